@@ -219,6 +219,7 @@ mnp_ExecutorEnd(QueryDesc *queryDesc)
 	{
 		mnpExecSample s;
 		mnpStmtKey	key;
+		int64		calls;
 		Instrumentation *t = queryDesc->totaltime;
 
 		/* make sure the totals are complete (as pg_stat_statements does) */
@@ -239,7 +240,24 @@ mnp_ExecutorEnd(QueryDesc *queryDesc)
 		s.query_desc = queryDesc;
 
 		mnp_stmt_key_init(&key, s.userid, s.dbid, queryid, s.toplevel);
-		mnp_stmt_store_record(&key, &s, 0);
+		calls = mnp_stmt_store_record(&key, &s, 0);
+
+		/*
+		 * Which indexes the plan used: sampled at the 1st, 2nd, 4th, 8th ...
+		 * execution and every 1024th, so a statement's index list follows
+		 * plan changes without a plan walk per execution.
+		 */
+		if (calls > 0 && ((calls & (calls - 1)) == 0 || calls % 1024 == 0))
+		{
+			Oid			oids[MNP_STMT_MAX_INDEXES];
+			bool		overflow;
+			int			n;
+
+			n = mnp_plan_collect_indexes(queryDesc->plannedstmt, oids,
+										 MNP_STMT_MAX_INDEXES, &overflow);
+			if (n > 0 || overflow)
+				mnp_stmt_store_note_indexes(&key, oids, n, overflow);
+		}
 	}
 
 	if (prev_ExecutorEnd)

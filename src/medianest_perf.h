@@ -82,6 +82,10 @@ extern char *mnp_normalize_query(const char *query, int query_loc,
 extern const char *mnp_clean_query_text(const char *query, int *location,
 										int *len);
 
+/* plan_indexes.c */
+extern int	mnp_plan_collect_indexes(PlannedStmt *pstmt, Oid *oids, int max,
+									 bool *overflow);
+
 /* stmt_store.c (see stmt_store.h for the rest) */
 extern void mnp_stmt_store_init(void);
 extern Size mnp_stmt_store_shmem_size(void);

@@ -534,12 +534,14 @@ mnp_stmt_store_exists(const mnpStmtKey *key)
  * Add one execution to its statement's entry.  If the entry is missing
  * (evicted since parse analysis, or the statement was parsed before the
  * library was loaded), it is created with the statement's source text.
+ * Returns the entry's call count, 0 if the execution could not be recorded.
  */
-void
+int64
 mnp_stmt_store_record(const mnpStmtKey *key, const mnpExecSample *s,
 					  int slow_level)
 {
 	mnpStmtEntry *e;
+	int64		calls;
 	int			b = mnp_hist_bucket(s->duration_ms);
 	double		d = s->duration_ms;
 
@@ -564,7 +566,7 @@ mnp_stmt_store_record(const mnpStmtKey *key, const mnpExecSample *s,
 		{
 			LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));
 			mnp_count_dropped();
-			return;
+			return 0;
 		}
 	}
 
@@ -601,10 +603,12 @@ mnp_stmt_store_record(const mnpStmtKey *key, const mnpExecSample *s,
 		c->hist[b]++;
 		c->last_seen = s->now;
 		e->usage += 1.0 + Min(d / 100.0, 10.0);
+		calls = c->calls;
 	}
 	SpinLockRelease(&e->mutex);
 
 	LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));
+	return calls;
 }
 
 /*
@@ -612,7 +616,8 @@ mnp_stmt_store_record(const mnpStmtKey *key, const mnpExecSample *s,
  * overflow is flagged).  Called occasionally, not on every execution.
  */
 void
-mnp_stmt_store_note_indexes(const mnpStmtKey *key, const Oid *oids, int n)
+mnp_stmt_store_note_indexes(const mnpStmtKey *key, const Oid *oids, int n,
+							bool overflow)
 {
 	mnpStmtEntry *e;
 
@@ -635,6 +640,8 @@ mnp_stmt_store_note_indexes(const mnpStmtKey *key, const Oid *oids, int n)
 			else
 				e->indexes_overflow = true;
 		}
+		if (overflow)
+			e->indexes_overflow = true;
 		SpinLockRelease(&e->mutex);
 	}
 	LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));

@@ -85,11 +85,12 @@ extern void mnp_stmt_key_init(mnpStmtKey *key, Oid userid, Oid dbid,
 extern bool mnp_stmt_store_exists(const mnpStmtKey *key);
 extern void mnp_stmt_store_prepare(const mnpStmtKey *key, const char *text,
 								   int len);
-extern void mnp_stmt_store_record(const mnpStmtKey *key,
-								  const mnpExecSample *sample,
-								  int slow_level);
+extern int64 mnp_stmt_store_record(const mnpStmtKey *key,
+								   const mnpExecSample *sample,
+								   int slow_level);
 extern void mnp_stmt_store_note_indexes(const mnpStmtKey *key,
-										const Oid *oids, int n);
+										const Oid *oids, int n,
+										bool overflow);
 extern void mnp_stmt_store_foreach(mnpStmtVisitor visit, void *arg);
 extern text *mnp_visible_query_text(const mnpStmtSnapshot *snap, bool see_all);
 extern void mnp_stmt_store_load(void);
