@@ -12,7 +12,7 @@ OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 DATA        = $(sort $(wildcard sql/medianest_perf--*.sql))
 # Every sql/*.sql that is not an install/upgrade script is a regression test.
 REGRESS     = $(filter-out medianest_perf--%,$(basename $(notdir $(sort $(wildcard sql/*.sql)))))
-REGRESS_OPTS = --inputdir=. --outputdir=results --dbname=contrib_regression
+REGRESS_OPTS = --inputdir=. --dbname=contrib_regression
 EXTRA_CLEAN = results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config

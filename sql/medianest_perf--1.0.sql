@@ -3,6 +3,8 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION medianest_perf" to load this file. \quit
 
+GRANT USAGE ON SCHEMA medianest_perf TO PUBLIC;
+
 COMMENT ON SCHEMA medianest_perf IS
   'medianest_perf: statement statistics with latency percentiles, slow queries with plans, N+1 detection, index scoring, bloat sampling and index advice';
 
@@ -44,6 +46,7 @@ COMMENT ON FUNCTION medianest_perf.statements_1_0(boolean) IS
 
 CREATE VIEW medianest_perf.statements AS
   SELECT * FROM medianest_perf.statements_1_0(true);
+GRANT SELECT ON medianest_perf.statements TO PUBLIC;
 
 COMMENT ON VIEW medianest_perf.statements IS
   'Per-statement execution statistics with latency percentiles, one row per (userid, dbid, queryid, toplevel)';
@@ -91,6 +94,7 @@ COMMENT ON FUNCTION medianest_perf.statements_info() IS
 
 CREATE VIEW medianest_perf.statements_info AS
   SELECT * FROM medianest_perf.statements_info();
+GRANT SELECT ON medianest_perf.statements_info TO PUBLIC;
 
 COMMENT ON VIEW medianest_perf.statements_info IS
   'Health of the statement store: size, evictions, text memory, dropped samples, last reset';

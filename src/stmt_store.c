@@ -126,6 +126,18 @@ static void mnp_count_dropped(void);
 void
 mnp_stmt_store_init(void)
 {
+	DefineCustomBoolVariable("medianest_perf.save",
+							 "Save statistics across server shutdowns.",
+							 NULL,
+							 &mnp_save,
+							 true,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+
+	/* sizes of shared memory can only be defined while preloading */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
 	DefineCustomIntVariable("medianest_perf.max_statements",
 							"Maximum number of statements tracked.",
 							"Beyond it, the least used statements are evicted in batches.",
@@ -140,13 +152,6 @@ mnp_stmt_store_init(void)
 							8192, 64, 1024 * 1024,
 							PGC_POSTMASTER, GUC_UNIT_KB,
 							NULL, NULL, NULL);
-	DefineCustomBoolVariable("medianest_perf.save",
-							 "Save statistics across server shutdowns.",
-							 NULL,
-							 &mnp_save,
-							 true,
-							 PGC_SIGHUP, 0,
-							 NULL, NULL, NULL);
 }
 
 /* Shared memory this module needs. */

@@ -96,3 +96,32 @@ mnp_cluster_stop() {
     mnp_as_postgres "$MNP_PGBIN/pg_ctl" -D "$MNP_PGDATA" -m fast -w -t 120 stop >/dev/null 2>&1 || true
   fi
 }
+
+# --- minimal TAP producer for test/scripts/*.sh ---------------------------
+TAP_N=0
+TAP_FAILED=0
+# tap_is GOT WANT DESCRIPTION
+tap_is() {
+  TAP_N=$((TAP_N + 1))
+  if [ "$1" = "$2" ]; then
+    echo "ok $TAP_N - $3"
+  else
+    echo "not ok $TAP_N - $3"
+    printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+    TAP_FAILED=$((TAP_FAILED + 1))
+  fi
+}
+tap_like() {	# tap_like GOT REGEX DESCRIPTION
+  TAP_N=$((TAP_N + 1))
+  if printf '%s' "$1" | grep -Eq -- "$2"; then
+    echo "ok $TAP_N - $3"
+  else
+    echo "not ok $TAP_N - $3"
+    printf '#   got:  %s\n#   want match: %s\n' "$1" "$2"
+    TAP_FAILED=$((TAP_FAILED + 1))
+  fi
+}
+tap_done() { echo "1..$TAP_N"; [ "$TAP_FAILED" -eq 0 ]; }
+
+# q DB SQL: one value, unaligned, errors to stdout
+q() { psql -XAtq -v ON_ERROR_STOP=1 -d "$1" -c "$2" 2>&1; }
