@@ -150,6 +150,110 @@ REVOKE ALL ON FUNCTION medianest_perf.reset_statements() FROM PUBLIC;
 -- Slow queries (src/slowlog.c)
 -----------------------------------------------------------------------------
 
+CREATE FUNCTION medianest_perf.slow_queries_1_0(
+    OUT seq bigint,
+    OUT captured_at timestamptz,
+    OUT pid integer,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT application_name text,
+    OUT client_addr text,
+    OUT queryid bigint,
+    OUT top_queryid bigint,
+    OUT nesting_level integer,
+    OUT severity text,
+    OUT duration_ms double precision,
+    OUT rows bigint,
+    OUT query text,
+    OUT query_truncated boolean,
+    OUT plan text,
+    OUT plan_format text,
+    OUT plan_truncated boolean,
+    OUT plan_analyzed boolean,
+    OUT parameters text,
+    OUT parameters_truncated boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mnp_slow_queries_1_0'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION medianest_perf.slow_queries_1_0() IS
+  'Rows of the slow_queries view, in ring order';
+
+CREATE VIEW medianest_perf.slow_queries AS
+  SELECT s.seq, s.captured_at, s.pid, s.userid, r.rolname AS username,
+         s.dbid, d.datname, s.application_name, s.client_addr, s.queryid,
+         s.top_queryid, s.nesting_level, s.severity, s.duration_ms, s.rows,
+         s.query, s.query_truncated, s.plan, s.plan_format, s.plan_truncated,
+         s.plan_analyzed, s.parameters, s.parameters_truncated
+    FROM medianest_perf.slow_queries_1_0() s
+    LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid
+    LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
+   ORDER BY s.seq DESC;
+GRANT SELECT ON medianest_perf.slow_queries TO PUBLIC;
+
+COMMENT ON VIEW medianest_perf.slow_queries IS
+  'Recent executions at or over medianest_perf.slow_query_ms, newest first, with their plans';
+COMMENT ON COLUMN medianest_perf.slow_queries.seq IS 'Capture sequence number (grows by one per slow execution; gaps mean overwritten entries)';
+COMMENT ON COLUMN medianest_perf.slow_queries.captured_at IS 'When the execution finished';
+COMMENT ON COLUMN medianest_perf.slow_queries.pid IS 'Process ID of the backend that ran it';
+COMMENT ON COLUMN medianest_perf.slow_queries.userid IS 'OID of the role that ran it';
+COMMENT ON COLUMN medianest_perf.slow_queries.username IS 'Name of that role (NULL if dropped since)';
+COMMENT ON COLUMN medianest_perf.slow_queries.dbid IS 'OID of the database';
+COMMENT ON COLUMN medianest_perf.slow_queries.datname IS 'Name of the database (NULL if dropped since)';
+COMMENT ON COLUMN medianest_perf.slow_queries.application_name IS 'application_name of the session';
+COMMENT ON COLUMN medianest_perf.slow_queries.client_addr IS 'Client address (host name when log_hostname is on); NULL for Unix-socket and background sessions';
+COMMENT ON COLUMN medianest_perf.slow_queries.queryid IS 'Query identifier, joins with statements.queryid; NULL for other users'' executions unless the caller has pg_read_all_stats';
+COMMENT ON COLUMN medianest_perf.slow_queries.top_queryid IS 'Query identifier of the client statement it ran under (equals queryid at nesting level 0)';
+COMMENT ON COLUMN medianest_perf.slow_queries.nesting_level IS '0 for a client statement, more for statements run inside functions (medianest_perf.track = all)';
+COMMENT ON COLUMN medianest_perf.slow_queries.severity IS 'warning (>= slow_query_ms) or critical (>= critical_query_ms)';
+COMMENT ON COLUMN medianest_perf.slow_queries.duration_ms IS 'Execution time in milliseconds';
+COMMENT ON COLUMN medianest_perf.slow_queries.rows IS 'Rows returned or affected';
+COMMENT ON COLUMN medianest_perf.slow_queries.query IS 'Source text of the statement as sent (constants included), at most slow_query_text_bytes; <insufficient privilege> for other users'' executions';
+COMMENT ON COLUMN medianest_perf.slow_queries.query_truncated IS 'true if the text was cut at slow_query_text_bytes';
+COMMENT ON COLUMN medianest_perf.slow_queries.plan IS 'EXPLAIN of the executed plan (slow_query_plan = text or json); NULL when off, when explaining failed, or for other users'' executions';
+COMMENT ON COLUMN medianest_perf.slow_queries.plan_format IS 'text or json';
+COMMENT ON COLUMN medianest_perf.slow_queries.plan_truncated IS 'true if the plan was cut at slow_query_plan_bytes';
+COMMENT ON COLUMN medianest_perf.slow_queries.plan_analyzed IS 'true if the plan shows actual rows and loops (slow_query_analyze sampled this execution)';
+COMMENT ON COLUMN medianest_perf.slow_queries.parameters IS 'Bound parameter values ($1 = ..., only when slow_query_parameters is on); NULL otherwise or for other users'' executions';
+COMMENT ON COLUMN medianest_perf.slow_queries.parameters_truncated IS 'true if the parameter list was cut at 1024 bytes';
+
+CREATE FUNCTION medianest_perf.slow_queries_info(
+    OUT entries bigint,
+    OUT max_entries integer,
+    OUT captured bigint,
+    OUT overwritten bigint,
+    OUT explain_failures bigint,
+    OUT stats_reset timestamptz)
+RETURNS record
+AS 'MODULE_PATHNAME', 'mnp_slow_queries_info'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION medianest_perf.slow_queries_info() IS
+  'Counters of the slow-query ring; see the slow_queries_info view';
+
+CREATE VIEW medianest_perf.slow_queries_info AS
+  SELECT * FROM medianest_perf.slow_queries_info();
+GRANT SELECT ON medianest_perf.slow_queries_info TO PUBLIC;
+
+COMMENT ON VIEW medianest_perf.slow_queries_info IS
+  'Health of the slow-query ring: entries kept, captures, overwrites, plan failures, last reset';
+COMMENT ON COLUMN medianest_perf.slow_queries_info.entries IS 'Slow executions currently kept';
+COMMENT ON COLUMN medianest_perf.slow_queries_info.max_entries IS 'medianest_perf.slow_query_max';
+COMMENT ON COLUMN medianest_perf.slow_queries_info.captured IS 'Slow executions captured since the last reset';
+COMMENT ON COLUMN medianest_perf.slow_queries_info.overwritten IS 'Captures that overwrote the oldest entry because the ring was full';
+COMMENT ON COLUMN medianest_perf.slow_queries_info.explain_failures IS 'Captures whose plan (or parameters) could not be built; the execution is still recorded';
+COMMENT ON COLUMN medianest_perf.slow_queries_info.stats_reset IS 'When the ring was last reset';
+
+CREATE FUNCTION medianest_perf.reset_slow_queries()
+RETURNS void
+AS 'MODULE_PATHNAME', 'mnp_reset_slow_queries'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION medianest_perf.reset_slow_queries() IS
+  'Forget all captured slow executions (superuser only unless granted)';
+
+REVOKE ALL ON FUNCTION medianest_perf.reset_slow_queries() FROM PUBLIC;
+
 
 -----------------------------------------------------------------------------
 -- N+1 and repeated-statement detection (src/nplus1.c)
@@ -170,13 +274,16 @@ REVOKE ALL ON FUNCTION medianest_perf.reset_statements() FROM PUBLIC;
 -- Global reset
 -----------------------------------------------------------------------------
 
+-- SECURITY DEFINER: granting EXECUTE on reset() alone is enough to reset
+-- every part; it is revoked from PUBLIC like the per-part resets.
 CREATE FUNCTION medianest_perf.reset()
 RETURNS void
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   PERFORM medianest_perf.reset_statements();
+  PERFORM medianest_perf.reset_slow_queries();
 END;
 $$;
 

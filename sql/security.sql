@@ -39,8 +39,8 @@ RESET ROLE;
 SET ROLE mnp_reader;
 SELECT r.rolname, s.query, s.queryid IS NOT NULL AS has_queryid
   FROM medianest_perf.statements s JOIN pg_roles r ON r.oid = s.userid
- WHERE r.rolname IN ('mnp_alice', 'mnp_bob') AND s.query ~ '^SELECT count'
- ORDER BY r.rolname COLLATE "C";
+ WHERE r.rolname IN ('mnp_alice', 'mnp_bob') AND s.query ~ 'FROM mnp_sec WHERE'
+ ORDER BY r.rolname COLLATE "C", s.query COLLATE "C";
 SELECT sum(calls) AS alice_buckets_seen_by_reader
   FROM medianest_perf.statement_histogram(
          (SELECT queryid FROM medianest_perf.statements

@@ -33,6 +33,7 @@
 #include "utils/queryjumble.h"
 
 #include "medianest_perf.h"
+#include "slowlog.h"
 #include "stmt_store.h"
 
 int			mnp_track = MNP_TRACK_TOP;
@@ -46,6 +47,9 @@ static const struct config_enum_entry mnp_track_options[] = {
 
 /* current nesting depth of executor and utility calls */
 static int	mnp_nesting_level = 0;
+
+/* queryid of the client's statement that is executing (for nested ones) */
+static uint64 mnp_top_queryid = 0;
 
 static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
@@ -155,14 +159,22 @@ mnp_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 static void
 mnp_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	bool		tracked = mnp_enabled(mnp_nesting_level) &&
+		queryDesc->plannedstmt->queryId != UINT64CONST(0);
+
+	if (mnp_nesting_level == 0)
+		mnp_top_queryid = queryDesc->plannedstmt->queryId;
+
+	/* row instrumentation for an analyzed slow-query plan (sampled) */
+	if (tracked)
+		queryDesc->instrument_options |= mnp_slowlog_instrument_options();
+
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 
-	if (mnp_enabled(mnp_nesting_level) &&
-		queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
-		queryDesc->totaltime == NULL)
+	if (tracked && queryDesc->totaltime == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
 
@@ -220,6 +232,7 @@ mnp_ExecutorEnd(QueryDesc *queryDesc)
 		mnpExecSample s;
 		mnpStmtKey	key;
 		int64		calls;
+		int			severity;
 		Instrumentation *t = queryDesc->totaltime;
 
 		/* make sure the totals are complete (as pg_stat_statements does) */
@@ -239,8 +252,13 @@ mnp_ExecutorEnd(QueryDesc *queryDesc)
 		s.now = GetCurrentTimestamp();
 		s.query_desc = queryDesc;
 
+		severity = mnp_slowlog_level(s.duration_ms);
+
 		mnp_stmt_key_init(&key, s.userid, s.dbid, queryid, s.toplevel);
-		calls = mnp_stmt_store_record(&key, &s, 0);
+		calls = mnp_stmt_store_record(&key, &s, severity);
+		if (severity != MNP_SLOW_NONE)
+			mnp_slowlog_capture(&s, severity,
+								s.toplevel ? queryid : mnp_top_queryid);
 
 		/*
 		 * Which indexes the plan used: sampled at the 1st, 2nd, 4th, 8th ...
@@ -282,6 +300,8 @@ mnp_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		!IsA(parsetree, PrepareStmt) &&
 		!IsA(parsetree, DeallocateStmt);
 
+	if (mnp_nesting_level == 0)
+		mnp_top_queryid = pstmt->queryId;
 	if (nests)
 		mnp_nesting_level++;
 	PG_TRY();

@@ -24,6 +24,7 @@
 #include "utils/guc.h"
 
 #include "medianest_perf.h"
+#include "slowlog.h"
 
 PG_MODULE_MAGIC;
 
@@ -47,6 +48,7 @@ _PG_init(void)
 	bool		preloading = process_shared_preload_libraries_in_progress;
 
 	mnp_stmt_store_init();
+	mnp_slowlog_init();
 	mnp_collector_init_gucs();
 
 	MarkGUCPrefixReserved(MNP_NAME);
@@ -72,6 +74,7 @@ mnp_shmem_request(void)
 		prev_shmem_request_hook();
 
 	size = add_size(size, mnp_stmt_store_shmem_size());
+	size = add_size(size, mnp_slowlog_shmem_size());
 	RequestAddinShmemSpace(size);
 	RequestNamedLWLockTranche(MNP_NAME, MNP_NUM_LOCKS);
 }
@@ -86,6 +89,7 @@ mnp_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	mnp_locks = GetNamedLWLockTranche(MNP_NAME);
 	mnp_stmt_store_shmem_startup();
+	mnp_slowlog_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 
 	/* loading the saved statistics happens outside AddinShmemInitLock */

@@ -89,7 +89,7 @@ tap_like "$out" "must be loaded via shared_preload_libraries" "without preload: 
 tap_is "$(q $DB "SELECT 1")" 1 "without preload: ordinary statements run"
 
 # --- a tiny store: eviction and text truncation ----------------------------
-restart "-c medianest_perf.max_statements=100 -c medianest_perf.query_text_memory=64"
+restart "-c medianest_perf.max_statements=100 -c medianest_perf.query_text_memory=64 -c medianest_perf.slow_query_max=10"
 q $DB "SELECT medianest_perf.reset()" >/dev/null
 errors=0
 sqlfile=$(mktemp)
@@ -106,6 +106,22 @@ info=$(q $DB "SELECT entries <= 100, evictions > 0, evicted_entries >= 300, text
 tap_is "$info" "t|t|t|t|t" "store stays bounded, evictions and truncation counted"
 tap_is "$(q $DB "SELECT calls, length(query) < 20000 FROM medianest_perf.statements WHERE query LIKE 'SELECT \$1 AS long_text%'")" \
   "1|t" "an oversized text is stored truncated and its statement still counted"
+
+# --- the slow-query ring wraps around, keeping the newest ------------------
+q $DB "SELECT medianest_perf.reset_slow_queries()" >/dev/null
+pos=$(( $(log_size) + 1 ))
+sqlfile=$(mktemp)
+echo "SET medianest_perf.slow_query_ms = 1; SET medianest_perf.log_slow_queries = on;" > "$sqlfile"
+for i in $(seq 1 25); do echo "SELECT pg_sleep(0.003) AS wrap_$i;" >> "$sqlfile"; done
+psql -XAtq -v ON_ERROR_STOP=1 -d $DB -f "$sqlfile" >/dev/null 2>&1
+rm -f "$sqlfile"
+tap_is "$(q $DB "SELECT entries, max_entries, captured, overwritten FROM medianest_perf.slow_queries_info")" \
+  "10|10|25|15" "slow ring of 10 after 25 captures: 10 kept, 15 overwrites counted"
+tap_is "$(q $DB "SELECT min(seq), max(seq), bool_and(query ~ 'wrap_(1[6-9]|2[0-5])\$') FROM medianest_perf.slow_queries")" \
+  "16|25|t" "the newest 10 slow executions are the ones kept"
+tap_like "$(log_since $pos)" "LOG: +medianest_perf: slow query: duration: [0-9.]+ ms  queryid: -?[0-9]+  rows: 1  plan:" \
+  "log_slow_queries writes one LOG line with duration, queryid and plan"
+tap_is "$(log_since $pos | grep -c 'medianest_perf: slow query')" 25 "one LOG line per slow execution"
 
 # --- back to normal --------------------------------------------------------
 restart
