@@ -23,6 +23,7 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "access/xact.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
 #include "miscadmin.h"
@@ -249,7 +250,7 @@ mnp_ExecutorEnd(QueryDesc *queryDesc)
 		s.shared_blks_hit = t->bufusage.shared_blks_hit;
 		s.shared_blks_read = t->bufusage.shared_blks_read;
 		s.temp_blks_written = t->bufusage.temp_blks_written;
-		s.now = GetCurrentTimestamp();
+		s.now = GetCurrentStatementStartTimestamp();
 		s.query_desc = queryDesc;
 
 		severity = mnp_slowlog_level(s.duration_ms);
@@ -302,8 +303,19 @@ mnp_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (mnp_nesting_level == 0)
 		mnp_top_queryid = pstmt->queryId;
-	if (nests)
-		mnp_nesting_level++;
+
+	if (!nests)
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+		return;
+	}
+
+	mnp_nesting_level++;
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -315,8 +327,7 @@ mnp_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_FINALLY();
 	{
-		if (nests)
-			mnp_nesting_level--;
+		mnp_nesting_level--;
 	}
 	PG_END_TRY();
 }

@@ -34,7 +34,7 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* true once this process has attached to our shared memory */
-static bool mnp_attached = false;
+bool		mnp_shmem_attached = false;
 
 static LWLockPadded *mnp_locks = NULL;
 
@@ -96,14 +96,7 @@ mnp_shmem_startup(void)
 	if (!IsUnderPostmaster)
 		mnp_stmt_store_load();
 
-	mnp_attached = true;
-}
-
-/* Whether this process can use the extension's shared memory. */
-bool
-mnp_shmem_ready(void)
-{
-	return mnp_attached;
+	mnp_shmem_attached = true;
 }
 
 /* The LWLock that protects one shared structure. */
@@ -118,7 +111,7 @@ mnp_lock(mnpLockId id)
 void
 mnp_require_shmem(void)
 {
-	if (!mnp_attached)
+	if (!mnp_shmem_attached)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("medianest_perf must be loaded via shared_preload_libraries"),

@@ -61,12 +61,21 @@ typedef struct mnpExecSample
 	int64		shared_blks_hit;
 	int64		shared_blks_read;
 	int64		temp_blks_written;
-	TimestampTz now;
+	TimestampTz now;			/* start of the current client statement
+								 * (cheap; not the exact end time) */
 	QueryDesc  *query_desc;		/* plan, source text and parameters */
 } mnpExecSample;
 
 /* medianest_perf.c */
-extern bool mnp_shmem_ready(void);
+extern bool mnp_shmem_attached;
+
+/* Whether this process can use the extension's shared memory. */
+static inline bool
+mnp_shmem_ready(void)
+{
+	return mnp_shmem_attached;
+}
+
 extern LWLock *mnp_lock(mnpLockId id);
 extern void mnp_require_shmem(void);
 

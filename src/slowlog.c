@@ -441,7 +441,7 @@ mnp_slowlog_capture(const mnpExecSample *s, int severity, uint64 top_queryid)
 		mnp_slow->explain_failures++;
 
 	e->seq = seq;
-	e->captured_at = s->now;
+	e->captured_at = GetCurrentTimestamp();
 	e->pid = MyProcPid;
 	e->userid = s->userid;
 	e->dbid = s->dbid;

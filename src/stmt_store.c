@@ -42,6 +42,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_authid.h"
+#include "common/hashfn.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -99,6 +100,7 @@ typedef struct mnpStmtShared
 	int64		dropped;		/* executions not recorded */
 	TimestampTz stats_reset;
 	double		new_usage;		/* usage given to a new entry */
+	pg_atomic_uint64 generation;	/* bumped when entries are removed */
 	/* protected by the lock: */
 	Size		text_used;
 	Size		text_size;
@@ -121,6 +123,7 @@ static bool mnp_evict_locked(void);
 static void mnp_text_compact_locked(void);
 static void mnp_stmt_store_shutdown(int code, Datum arg);
 static void mnp_count_dropped(void);
+static uint32 mnp_stmt_key_hash(const void *key, Size keysize);
 
 /* Define this module's GUCs. */
 void
@@ -183,14 +186,16 @@ mnp_stmt_store_shmem_startup(void)
 		mnp_ss->stats_reset = GetCurrentTimestamp();
 		mnp_ss->new_usage = 1.0;
 		mnp_ss->text_size = text_size;
+		pg_atomic_init_u64(&mnp_ss->generation, 1);
 	}
 
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(mnpStmtKey);
 	info.entrysize = sizeof(mnpStmtEntry);
+	info.hash = mnp_stmt_key_hash;
 	mnp_stmt_htab = ShmemInitHash("medianest_perf statement hash",
 								  mnp_max_statements, mnp_max_statements,
-								  &info, HASH_ELEM | HASH_BLOBS);
+								  &info, HASH_ELEM | HASH_FUNCTION);
 
 	mnp_text_arena = ShmemInitStruct("medianest_perf query texts",
 									 text_size, &found);
@@ -199,7 +204,36 @@ mnp_stmt_store_shmem_startup(void)
 		on_shmem_exit(mnp_stmt_store_shutdown, (Datum) 0);
 }
 
-/* Build a hash key; padding is zeroed because keys are hashed as blobs. */
+/*
+ * Hash of a key.  The queryid is already a well-mixed 64-bit hash, so
+ * folding it and mixing in the other fields is enough, and much cheaper
+ * than hashing the 24-byte key as a blob on every statement.
+ */
+static uint32
+mnp_stmt_key_hash(const void *key, Size keysize)
+{
+	const mnpStmtKey *k = (const mnpStmtKey *) key;
+	uint32		h = (uint32) k->queryid ^ (uint32) (k->queryid >> 32);
+
+	return h ^ murmurhash32(k->userid ^ (k->dbid << 1) ^ (uint32) k->toplevel);
+}
+
+/*
+ * Backend-local memory of keys known to exist, so that parse analysis of a
+ * statement seen before skips the shared lookup.  Valid while the store's
+ * generation (bumped by every eviction and reset) is unchanged.
+ */
+#define MNP_KNOWN_SLOTS 256
+
+typedef struct mnpKnownKey
+{
+	mnpStmtKey	key;
+	uint64		generation;		/* 0: empty */
+} mnpKnownKey;
+
+static mnpKnownKey mnp_known[MNP_KNOWN_SLOTS];
+
+/* Build a hash key; padding is zeroed because keys are compared as blobs. */
 void
 mnp_stmt_key_init(mnpStmtKey *key, Oid userid, Oid dbid, uint64 queryid,
 				  bool toplevel)
@@ -229,15 +263,40 @@ mnp_count_dropped(void)
  * percentiles between 10 us and 100 s.
  *----------
  */
+static double mnp_hist_bounds[MNP_HIST_NBUCKETS];	/* lower bounds */
+static bool mnp_hist_ready = false;
+
+/* Compute the bucket lower bounds once per process. */
+static void
+mnp_hist_init(void)
+{
+	for (int b = 0; b < MNP_HIST_NBUCKETS; b++)
+		mnp_hist_bounds[b] = mnp_hist_lower(b);
+	mnp_hist_ready = true;
+}
+
+/* The bucket of a duration: a binary search over the lower bounds. */
 int
 mnp_hist_bucket(double ms)
 {
-	int			b;
+	int			lo = 0;
+	int			hi = MNP_HIST_NBUCKETS - 1;
 
+	if (unlikely(!mnp_hist_ready))
+		mnp_hist_init();
 	if (!(ms >= MNP_HIST_MIN_MS))	/* also catches NaN */
 		return 0;
-	b = 1 + (int) floor(log(ms / MNP_HIST_MIN_MS) / log(MNP_HIST_RATIO));
-	return Min(b, MNP_HIST_NBUCKETS - 1);
+	/* invariant: bounds[lo] <= ms, and ms < bounds[hi + 1] */
+	while (lo < hi)
+	{
+		int			mid = (lo + hi + 1) / 2;
+
+		if (mnp_hist_bounds[mid] <= ms)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
 }
 
 double
@@ -459,6 +518,7 @@ mnp_evict_locked(void)
 	if (nvictims < n)
 		mnp_ss->new_usage = entries[nvictims + (n - nvictims) / 2]->usage;
 	mnp_ss->evictions++;
+	pg_atomic_fetch_add_u64(&mnp_ss->generation, 1);
 	mnp_ss->evicted += nvictims;
 	SpinLockRelease(&mnp_ss->mutex);
 
@@ -528,10 +588,21 @@ bool
 mnp_stmt_store_exists(const mnpStmtKey *key)
 {
 	bool		found;
+	uint64		gen = pg_atomic_read_u64(&mnp_ss->generation);
+	mnpKnownKey *slot = &mnp_known[mnp_stmt_key_hash(key, 0) % MNP_KNOWN_SLOTS];
+
+	/* seen in this backend since the last eviction or reset: it exists */
+	if (slot->generation == gen && memcmp(&slot->key, key, sizeof(mnpStmtKey)) == 0)
+		return true;
 
 	LWLockAcquire(mnp_lock(MNP_LOCK_STATEMENTS), LW_SHARED);
 	found = hash_search(mnp_stmt_htab, key, HASH_FIND, NULL) != NULL;
 	LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));
+	if (found)
+	{
+		slot->key = *key;
+		slot->generation = gen;
+	}
 	return found;
 }
 
@@ -681,6 +752,7 @@ mnp_stmt_store_reset_all(void)
 	mnp_ss->new_usage = 1.0;
 	mnp_ss->stats_reset = GetCurrentTimestamp();
 	SpinLockRelease(&mnp_ss->mutex);
+	pg_atomic_fetch_add_u64(&mnp_ss->generation, 1);
 	LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));
 }
 
