@@ -71,8 +71,8 @@ COMMENT ON COLUMN medianest_perf.statements.cache_hit_ratio IS 'shared_blks_hit 
 COMMENT ON COLUMN medianest_perf.statements.temp_blks_written IS 'Temporary blocks written (sorts and hashes spilling to disk)';
 COMMENT ON COLUMN medianest_perf.statements.slow_calls IS 'Executions at or over medianest_perf.slow_query_ms (critical ones included)';
 COMMENT ON COLUMN medianest_perf.statements.critical_calls IS 'Executions at or over medianest_perf.critical_query_ms';
-COMMENT ON COLUMN medianest_perf.statements.first_seen IS 'When the statement entry was created';
-COMMENT ON COLUMN medianest_perf.statements.last_seen IS 'When the statement last finished executing';
+COMMENT ON COLUMN medianest_perf.statements.first_seen IS 'Start time of the client statement during which this entry was created';
+COMMENT ON COLUMN medianest_perf.statements.last_seen IS 'Start time of the client statement during which it last ran (no clock is read per execution)';
 
 CREATE FUNCTION medianest_perf.statements_info(
     OUT entries bigint,

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "common/hashfn.h"
 #include "funcapi.h"
@@ -563,7 +564,7 @@ mnp_entry_create_locked(const mnpStmtKey *key, const char *text, int len,
 	e->encoding = encoding;
 	e->nindexes = 0;
 	e->indexes_overflow = false;
-	e->counters.first_seen = GetCurrentTimestamp();
+	e->counters.first_seen = GetCurrentStatementStartTimestamp();
 	return e;
 }
 
