@@ -10,6 +10,7 @@ packages=(
   postgresql-15-pgtap
   libtap-parser-sourcehandler-pgtap-perl
   libkrb5-dev
+  sqlsmith
 )
 # Extra packages a caller may ask for (benchmarks, soak tests).
 packages+=("$@")
