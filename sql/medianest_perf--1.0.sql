@@ -317,7 +317,7 @@ COMMENT ON COLUMN medianest_perf.index_age_anchor.installed_at IS 'Time of CREAT
 COMMENT ON COLUMN medianest_perf.index_age_anchor.installed_xid IS 'Transaction ID of CREATE EXTENSION';
 
 CREATE VIEW medianest_perf.index_usage AS
-WITH cfg AS (
+WITH RECURSIVE cfg AS (
   SELECT s.unused_index_min_age AS min_age,
          s.rarely_used_scans_per_day AS rare_per_day,
          s.write_heavy_ratio AS heavy_ratio,
@@ -390,42 +390,61 @@ idx AS (
      AND n.nspname !~ '^pg_toast'
      AND NOT pg_catalog.pg_is_other_temp_schema(n.oid)
 ),
+tree(root, relid) AS (
+  -- every partitioned index and partitioned table of idx, with the
+  -- relations below it: one walk down pg_inherits for all of them
+  SELECT DISTINCT r.root, r.root
+    FROM (SELECT x.indexrelid AS root FROM idx x WHERE x.ikind = 'I'
+          UNION ALL
+          SELECT x.indrelid FROM idx x WHERE x.tkind = 'p') r
+  UNION ALL
+  SELECT t.root, h.inhrelid
+    FROM tree t JOIN pg_catalog.pg_inherits h ON h.inhparent = t.relid
+),
+leafsum AS (
+  -- figures of partitioned indexes and tables, summed over their leaves
+  SELECT t.root,
+         pg_catalog.sum(pg_catalog.pg_stat_get_numscans(t.relid))::bigint AS scans,
+         pg_catalog.sum(pg_catalog.pg_stat_get_tuples_returned(t.relid))::bigint AS tup_read,
+         pg_catalog.sum(pg_catalog.pg_stat_get_tuples_fetched(t.relid))::bigint AS tup_fetch,
+         pg_catalog.sum(CASE WHEN c.relkind = 'i' THEN pg_catalog.pg_relation_size(t.relid) END)::bigint AS size,
+         pg_catalog.sum(pg_catalog.pg_stat_get_tuples_inserted(t.relid)
+                        + pg_catalog.pg_stat_get_tuples_updated(t.relid)
+                        + pg_catalog.pg_stat_get_tuples_deleted(t.relid))::bigint AS writes,
+         pg_catalog.sum(pg_catalog.pg_stat_get_tuples_inserted(t.relid)
+                        + pg_catalog.pg_stat_get_tuples_updated(t.relid)
+                        - pg_catalog.pg_stat_get_tuples_hot_updated(t.relid))::bigint AS index_writes
+    FROM tree t
+    JOIN pg_catalog.pg_class c ON c.oid = t.relid AND c.relkind NOT IN ('I', 'p')
+   GROUP BY t.root
+),
 ist AS (
   -- index statistics; a partitioned index sums its leaf partitions
   SELECT x.indexrelid,
-         CASE WHEN x.ikind = 'I' THEN COALESCE(pt.scans, 0)
+         CASE WHEN x.ikind = 'I' THEN COALESCE(l.scans, 0)
               ELSE pg_catalog.pg_stat_get_numscans(x.indexrelid) END AS idx_scan,
-         CASE WHEN x.ikind = 'I' THEN COALESCE(pt.tup_read, 0)
+         CASE WHEN x.ikind = 'I' THEN COALESCE(l.tup_read, 0)
               ELSE pg_catalog.pg_stat_get_tuples_returned(x.indexrelid) END AS idx_tup_read,
-         CASE WHEN x.ikind = 'I' THEN COALESCE(pt.tup_fetch, 0)
+         CASE WHEN x.ikind = 'I' THEN COALESCE(l.tup_fetch, 0)
               ELSE pg_catalog.pg_stat_get_tuples_fetched(x.indexrelid) END AS idx_tup_fetch,
-         CASE WHEN x.ikind = 'I' THEN COALESCE(pt.size, 0)
+         CASE WHEN x.ikind = 'I' THEN COALESCE(l.size, 0)
               ELSE pg_catalog.pg_relation_size(x.indexrelid) END AS size_bytes
     FROM idx x
-    LEFT JOIN LATERAL (
-      SELECT pg_catalog.sum(pg_catalog.pg_stat_get_numscans(t.relid))::bigint AS scans,
-             pg_catalog.sum(pg_catalog.pg_stat_get_tuples_returned(t.relid))::bigint AS tup_read,
-             pg_catalog.sum(pg_catalog.pg_stat_get_tuples_fetched(t.relid))::bigint AS tup_fetch,
-             pg_catalog.sum(pg_catalog.pg_relation_size(t.relid))::bigint AS size
-        FROM pg_catalog.pg_partition_tree(x.indexrelid) t
-       WHERE x.ikind = 'I' AND t.isleaf) pt ON true
+    LEFT JOIN leafsum l ON l.root = x.indexrelid AND x.ikind = 'I'
 ),
 tst AS (
   -- table writes; a partitioned table sums its leaf partitions
   SELECT r.relid,
-         pg_catalog.sum(pg_catalog.pg_stat_get_tuples_inserted(l.leaf)
-                        + pg_catalog.pg_stat_get_tuples_updated(l.leaf)
-                        + pg_catalog.pg_stat_get_tuples_deleted(l.leaf))::bigint AS writes,
-         pg_catalog.sum(pg_catalog.pg_stat_get_tuples_inserted(l.leaf)
-                        + pg_catalog.pg_stat_get_tuples_updated(l.leaf)
-                        - pg_catalog.pg_stat_get_tuples_hot_updated(l.leaf))::bigint AS index_writes
+         CASE WHEN r.tkind = 'p' THEN COALESCE(l.writes, 0)
+              ELSE pg_catalog.pg_stat_get_tuples_inserted(r.relid)
+                   + pg_catalog.pg_stat_get_tuples_updated(r.relid)
+                   + pg_catalog.pg_stat_get_tuples_deleted(r.relid) END AS writes,
+         CASE WHEN r.tkind = 'p' THEN COALESCE(l.index_writes, 0)
+              ELSE pg_catalog.pg_stat_get_tuples_inserted(r.relid)
+                   + pg_catalog.pg_stat_get_tuples_updated(r.relid)
+                   - pg_catalog.pg_stat_get_tuples_hot_updated(r.relid) END AS index_writes
     FROM (SELECT DISTINCT x.indrelid AS relid, x.tkind FROM idx x) r
-    CROSS JOIN LATERAL (
-      SELECT r.relid AS leaf WHERE r.tkind <> 'p'
-      UNION ALL
-      SELECT t.relid FROM pg_catalog.pg_partition_tree(r.relid) t
-       WHERE r.tkind = 'p' AND t.isleaf) l
-   GROUP BY r.relid
+    LEFT JOIN leafsum l ON l.root = r.relid AND r.tkind = 'p'
 ),
 sc AS (
   SELECT c.indexrelid, c.statements FROM medianest_perf.index_statement_counts() c
@@ -473,6 +492,15 @@ base AS (
          CASE WHEN cb.created IS NOT NULL AND c.reset_bound IS NOT NULL
               THEN GREATEST(c.reset_bound, cb.created) END AS observed_since,
          d.rn AS dup_rn, d.keeper, r.covering,
+         CASE WHEN k.conname IS NOT NULL THEN pg_catalog.format('it backs constraint %I', k.conname)
+              WHEN k.fk_ref THEN 'a foreign key references it'
+              WHEN k.indisreplident THEN 'it is the replica identity'
+              WHEN k.indisprimary THEN 'it is the primary key'
+              WHEN k.indisunique AND NOT x.indisunique THEN 'it is unique'
+              WHEN k.indnullsnotdistinct AND NOT x.indnullsnotdistinct THEN 'it treats NULLs as not distinct'
+              WHEN k.parent_index IS NOT NULL AND x.parent_index IS NULL THEN 'it is part of a partitioned index'
+              WHEN ks.idx_scan > s.idx_scan THEN pg_catalog.format('it has more scans (%s)', ks.idx_scan)
+              ELSE 'it sorts first (equal in every other respect, lower OID)' END AS keep_why,
          (x.conname IS NOT NULL OR x.fk_ref OR x.indisreplident) AS bound,
          (x.conname IS NOT NULL OR x.fk_ref OR x.indisreplident
           OR x.indisunique OR x.indisprimary) AS protected,
@@ -485,6 +513,8 @@ base AS (
     LEFT JOIN tst t ON t.relid = x.indrelid
     LEFT JOIN sc ON sc.indexrelid = x.indexrelid
     LEFT JOIN dup d ON d.indexrelid = x.indexrelid
+    LEFT JOIN idx k ON k.indexrelid = d.keeper AND d.rn > 1
+    LEFT JOIN ist ks ON ks.indexrelid = d.keeper AND d.rn > 1
     LEFT JOIN red r ON r.indexrelid = x.indexrelid
     CROSS JOIN LATERAL (
       SELECT LEAST(CASE WHEN c.commit_ts
@@ -604,18 +634,7 @@ SELECT e.indexrelid,
            END
          WHEN 'duplicate' THEN pg_catalog.format(
            'same access method, key columns, operator classes, collations, INCLUDE columns and predicate as %s, which is kept because %s; %s scans since the statistics reset, %s%s',
-           e.keeper::regclass,
-           (SELECT CASE WHEN k.conname IS NOT NULL THEN pg_catalog.format('it backs constraint %I', k.conname)
-                        WHEN k.fk_ref THEN 'a foreign key references it'
-                        WHEN k.indisreplident THEN 'it is the replica identity'
-                        WHEN k.indisprimary THEN 'it is the primary key'
-                        WHEN k.indisunique AND NOT e.indisunique THEN 'it is unique'
-                        WHEN k.indnullsnotdistinct AND NOT e.indnullsnotdistinct THEN 'it treats NULLs as not distinct'
-                        WHEN k.parent_index IS NOT NULL AND e.parent_index IS NULL THEN 'it is part of a partitioned index'
-                        WHEN ks.idx_scan > e.idx_scan THEN pg_catalog.format('it has more scans (%s)', ks.idx_scan)
-                        ELSE 'it sorts first (equal in every other respect, lower OID)' END
-              FROM idx k JOIN ist ks ON ks.indexrelid = k.indexrelid
-             WHERE k.indexrelid = e.keeper),
+           e.keeper::regclass, e.keep_why,
            e.idx_scan, pg_catalog.pg_size_pretty(e.size_bytes),
            CASE WHEN e.conname IS NOT NULL THEN pg_catalog.format(
                   '; it backs constraint %I, so drop that constraint instead (ALTER TABLE %s DROP CONSTRAINT %I) once nothing depends on it',
@@ -719,7 +738,7 @@ COMMENT ON COLUMN medianest_perf.index_usage.reason IS 'One sentence with the ev
 COMMENT ON COLUMN medianest_perf.index_usage.action IS 'SQL to act on the verdict (DROP INDEX CONCURRENTLY, REINDEX INDEX CONCURRENTLY, ...), identifiers quoted; NULL when there is nothing to run or it cannot be done on this index alone (see reason)';
 
 CREATE VIEW medianest_perf.table_scans AS
-WITH cfg AS (
+WITH RECURSIVE cfg AS (
   SELECT s.seq_scan_min_rows AS min_rows, s.seq_scan_min_count AS min_count
     FROM medianest_perf.index_usage_settings() s
 ),
@@ -734,6 +753,44 @@ rel AS (
      AND n.nspname !~ '^pg_toast'
      AND NOT pg_catalog.pg_is_other_temp_schema(n.oid)
 ),
+tree(root, relid) AS (
+  -- every partitioned table with the relations below it
+  SELECT r.relid, r.relid FROM rel r WHERE r.relkind = 'p'
+  UNION ALL
+  SELECT t.root, h.inhrelid
+    FROM tree t JOIN pg_catalog.pg_inherits h ON h.inhparent = t.relid
+),
+members AS (
+  -- the relations holding the rows of each table: itself, or the leaf
+  -- partitions of a partitioned table
+  SELECT r.relid AS root, r.relid AS leaf FROM rel r WHERE r.relkind <> 'p'
+  UNION ALL
+  SELECT t.root, t.relid
+    FROM tree t JOIN pg_catalog.pg_class c ON c.oid = t.relid AND c.relkind <> 'p'
+),
+ixs AS (
+  SELECT i.indrelid,
+         pg_catalog.count(*) AS n,
+         pg_catalog.sum(pg_catalog.pg_stat_get_numscans(i.indexrelid))::bigint AS scans,
+         pg_catalog.sum(pg_catalog.pg_stat_get_tuples_fetched(i.indexrelid))::bigint AS fetched
+    FROM pg_catalog.pg_index i
+   GROUP BY i.indrelid
+),
+sums AS (
+  SELECT m.root,
+         pg_catalog.sum(pg_catalog.pg_stat_get_numscans(m.leaf))::bigint AS seq_scan,
+         pg_catalog.sum(pg_catalog.pg_stat_get_tuples_returned(m.leaf))::bigint AS seq_tup_read,
+         pg_catalog.sum(COALESCE(x.scans, 0))::bigint AS idx_scan,
+         pg_catalog.sum(pg_catalog.pg_stat_get_tuples_fetched(m.leaf) + COALESCE(x.fetched, 0))::bigint AS idx_tup_fetch,
+         pg_catalog.sum(pg_catalog.pg_stat_get_live_tuples(m.leaf))::bigint AS n_live_tup,
+         pg_catalog.sum(pg_catalog.pg_stat_get_tuples_inserted(m.leaf)
+                        + pg_catalog.pg_stat_get_tuples_updated(m.leaf)
+                        + pg_catalog.pg_stat_get_tuples_deleted(m.leaf))::bigint AS writes,
+         pg_catalog.sum(pg_catalog.pg_table_size(m.leaf))::bigint AS size
+    FROM members m
+    LEFT JOIN ixs x ON x.indrelid = m.leaf
+   GROUP BY m.root
+),
 st AS (
   SELECT r.*,
          COALESCE(a.seq_scan, 0) AS seq_scan,
@@ -743,27 +800,10 @@ st AS (
          COALESCE(a.n_live_tup, 0) AS n_live_tup,
          COALESCE(a.writes, 0) AS table_writes,
          COALESCE(a.size, 0) AS size_bytes,
-         (SELECT pg_catalog.count(*) FROM pg_catalog.pg_index i
-           WHERE i.indrelid = r.relid) AS index_count
+         COALESCE(o.n, 0) AS index_count
     FROM rel r
-    LEFT JOIN LATERAL (
-      SELECT pg_catalog.sum(pg_catalog.pg_stat_get_numscans(l.leaf))::bigint AS seq_scan,
-             pg_catalog.sum(pg_catalog.pg_stat_get_tuples_returned(l.leaf))::bigint AS seq_tup_read,
-             pg_catalog.sum(ix.scans)::bigint AS idx_scan,
-             pg_catalog.sum(pg_catalog.pg_stat_get_tuples_fetched(l.leaf) + ix.fetched)::bigint AS idx_tup_fetch,
-             pg_catalog.sum(pg_catalog.pg_stat_get_live_tuples(l.leaf))::bigint AS n_live_tup,
-             pg_catalog.sum(pg_catalog.pg_stat_get_tuples_inserted(l.leaf)
-                            + pg_catalog.pg_stat_get_tuples_updated(l.leaf)
-                            + pg_catalog.pg_stat_get_tuples_deleted(l.leaf))::bigint AS writes,
-             pg_catalog.sum(pg_catalog.pg_table_size(l.leaf))::bigint AS size
-        FROM (SELECT r.relid AS leaf WHERE r.relkind <> 'p'
-              UNION ALL
-              SELECT t.relid FROM pg_catalog.pg_partition_tree(r.relid) t
-               WHERE r.relkind = 'p' AND t.isleaf) l
-        CROSS JOIN LATERAL (
-          SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_stat_get_numscans(i.indexrelid)), 0) AS scans,
-                 COALESCE(pg_catalog.sum(pg_catalog.pg_stat_get_tuples_fetched(i.indexrelid)), 0) AS fetched
-            FROM pg_catalog.pg_index i WHERE i.indrelid = l.leaf) ix) a ON true
+    LEFT JOIN sums a ON a.root = r.relid
+    LEFT JOIN ixs o ON o.indrelid = r.relid
 ),
 judged AS (
   SELECT s.*, c.min_rows, c.min_count,
