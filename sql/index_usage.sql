@@ -136,7 +136,8 @@ SELECT indexname, reason
  ORDER BY indexname COLLATE "C";
 SELECT indexname,
        reason ~ '^no scans since an unknown time \(its creation time is not known\), with unused_index_min_age = 0s, and no recorded statement used it' AS unused_reason_ok
-  FROM medianest_perf.index_usage WHERE indexname IN ('dup_first', 'Weird; Name');
+  FROM medianest_perf.index_usage WHERE indexname IN ('dup_first', 'Weird; Name')
+ ORDER BY indexname COLLATE "C";
 SELECT indexname,
        reason ~ '^1000 index-maintaining writes \(inserts and non-HOT updates of iu.t_write\) for 2 scans: 500.0 writes per scan, more than write_heavy_ratio = 100' AS write_reason_ok
   FROM medianest_perf.index_usage WHERE indexname = 'write_a';

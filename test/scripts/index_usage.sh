@@ -70,7 +70,7 @@ iu_is "$(sql "SELECT medianest_perf.is_preloaded()")" f "without preload: is_pre
 iu_is "$(sql "SELECT count(*) FROM medianest_perf.index_statement_counts()")" 0 \
   "without preload: index_statement_counts() is empty, not an error"
 iu_is "$(sql "SELECT verdict || ' ' || (statements_using IS NULL)::text FROM medianest_perf.index_usage WHERE indexname = 't_a'")" \
-  "ok t" "without preload: index_usage works, statements_using is NULL"
+  "ok true" "without preload: index_usage works, statements_using is NULL"
 iu_like "$(sql "SELECT reason FROM medianest_perf.index_usage WHERE indexname = 't_a'")" \
   "statement statistics unavailable \(medianest_perf is not preloaded\)" "without preload: the reason says why there is no statement evidence"
 iu_is "$(psql -XAtq -d $DB -c "SET medianest_perf.unused_index_min_age = 0" \
