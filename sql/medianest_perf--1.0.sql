@@ -841,7 +841,7 @@ SELECT j.relid,
              pg_catalog.round(j.avg_rows::numeric), j.seq_tup_read,
              CASE WHEN j.index_count = 0 THEN ' (it has no index at all)' ELSE '' END)
          WHEN j.share <= 0.5 THEN pg_catalog.format(
-             'read mostly through indexes (%s index scans, %s sequential scans)', j.idx_scan, j.seq_scan)
+             'at least half of its scans use an index (%s index scans, %s sequential scans)', j.idx_scan, j.seq_scan)
          WHEN j.avg_rows < j.min_rows THEN pg_catalog.format(
              'sequential scans read %s rows each on average, fewer than seq_scan_min_rows = %s (small table or LIMIT)',
              pg_catalog.round(j.avg_rows::numeric), j.min_rows)
