@@ -166,8 +166,9 @@ REVOKE ALL ON FUNCTION medianest_perf.reset_statements() FROM PUBLIC;
 --                and predicate as another valid index; of each such group the
 --                index kept is the one backing a constraint, else the one a
 --                foreign key references, else the replica identity, else a
---                primary key, else a unique one, else the one with the most
---                scans, else the lowest OID
+--                primary key, else a unique one, else NULLS NOT DISTINCT,
+--                else one attached to a partitioned index, else the one with
+--                the most scans, else the lowest OID
 --   redundant    a btree, not unique and backing no constraint, whose key
 --                columns are a leading prefix of another valid btree's key
 --                columns with the same predicate (and whose INCLUDE columns
