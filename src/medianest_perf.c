@@ -24,6 +24,7 @@
 #include "utils/guc.h"
 
 #include "medianest_perf.h"
+#include "index_usage.h"
 #include "slowlog.h"
 
 PG_MODULE_MAGIC;
@@ -50,6 +51,7 @@ _PG_init(void)
 	mnp_stmt_store_init();
 	mnp_slowlog_init();
 	mnp_collector_init_gucs();
+	mnp_index_usage_init();
 
 	MarkGUCPrefixReserved(MNP_NAME);
 
