@@ -33,6 +33,7 @@
 #include "utils/queryjumble.h"
 
 #include "medianest_perf.h"
+#include "nplus1.h"
 #include "stmt_store.h"
 
 int			mnp_track = MNP_TRACK_TOP;
@@ -170,6 +171,10 @@ mnp_ExecutorStart(QueryDesc *queryDesc, int eflags)
 										  false);
 		MemoryContextSwitchTo(old);
 	}
+
+	if (mnp_enabled(mnp_nesting_level) &&
+		queryDesc->plannedstmt->queryId != UINT64CONST(0))
+		mnp_nplus1_start(queryDesc);
 }
 
 static void
@@ -241,6 +246,7 @@ mnp_ExecutorEnd(QueryDesc *queryDesc)
 
 		mnp_stmt_key_init(&key, s.userid, s.dbid, queryid, s.toplevel);
 		calls = mnp_stmt_store_record(&key, &s, 0);
+		mnp_nplus1_observe(&s);
 
 		/*
 		 * Which indexes the plan used: sampled at the 1st, 2nd, 4th, 8th ...

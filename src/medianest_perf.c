@@ -24,6 +24,7 @@
 #include "utils/guc.h"
 
 #include "medianest_perf.h"
+#include "nplus1.h"
 
 PG_MODULE_MAGIC;
 
@@ -48,6 +49,7 @@ _PG_init(void)
 
 	mnp_stmt_store_init();
 	mnp_collector_init_gucs();
+	mnp_nplus1_init();
 
 	MarkGUCPrefixReserved(MNP_NAME);
 
@@ -72,6 +74,7 @@ mnp_shmem_request(void)
 		prev_shmem_request_hook();
 
 	size = add_size(size, mnp_stmt_store_shmem_size());
+	size = add_size(size, mnp_nplus1_shmem_size());
 	RequestAddinShmemSpace(size);
 	RequestNamedLWLockTranche(MNP_NAME, MNP_NUM_LOCKS);
 }
@@ -86,11 +89,15 @@ mnp_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	mnp_locks = GetNamedLWLockTranche(MNP_NAME);
 	mnp_stmt_store_shmem_startup();
+	mnp_nplus1_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 
 	/* loading the saved statistics happens outside AddinShmemInitLock */
 	if (!IsUnderPostmaster)
+	{
 		mnp_stmt_store_load();
+		mnp_nplus1_load();
+	}
 
 	mnp_attached = true;
 }
