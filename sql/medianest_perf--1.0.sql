@@ -198,6 +198,9 @@ COMMENT ON COLUMN medianest_perf.n_plus_one.suggestion IS 'The rewrite, derived 
 COMMENT ON COLUMN medianest_perf.n_plus_one.first_seen IS 'End of the first unit of work that showed the pattern';
 COMMENT ON COLUMN medianest_perf.n_plus_one.last_seen IS 'End of the latest unit of work that showed the pattern';
 
+-- like pg_stat_statements: everyone reads, rows of other users are masked
+GRANT SELECT ON medianest_perf.n_plus_one TO PUBLIC;
+
 CREATE FUNCTION medianest_perf.n_plus_one_info(
     OUT entries bigint,
     OUT max_entries integer,
@@ -223,6 +226,8 @@ COMMENT ON COLUMN medianest_perf.n_plus_one_info.evicted IS 'Incidents evicted (
 COMMENT ON COLUMN medianest_perf.n_plus_one_info.dropped_statements IS 'Statements the detector skipped because a unit of work had more distinct statements (192) or more runs over the threshold (32) than its backend-local table holds';
 COMMENT ON COLUMN medianest_perf.n_plus_one_info.findings IS 'Findings published since the last reset (one per unit of work and incident)';
 COMMENT ON COLUMN medianest_perf.n_plus_one_info.stats_reset IS 'When the incidents were last reset';
+
+GRANT SELECT ON medianest_perf.n_plus_one_info TO PUBLIC;
 
 CREATE FUNCTION medianest_perf.reset_n_plus_one()
 RETURNS void

@@ -41,6 +41,7 @@
 
 #include "access/xact.h"
 #include "common/hashfn.h"
+#include "executor/instrument.h"
 #include "miscadmin.h"
 #include "nodes/params.h"
 #include "storage/ipc.h"
@@ -720,6 +721,7 @@ mnp_nplus1_observe(const mnpExecSample *x)
 	bool		returns_rows;
 	np1Slot    *s;
 	uint64		h;
+	int64		rows;
 
 	start = np1_open_take(qd);
 	if (!mnp_nplus1_enabled)
@@ -769,6 +771,16 @@ mnp_nplus1_observe(const mnpExecSample *x)
 	returns_rows = x->operation == CMD_SELECT ||
 		qd->plannedstmt->hasReturning;
 
+	/*
+	 * es_processed only counts the last ExecutorRun call, which for a cursor
+	 * (a PL/pgSQL FOR loop fetches in batches) is the final, empty fetch; the
+	 * total-time instrumentation has summed every call (the collector has
+	 * closed its loop already).
+	 */
+	rows = (int64) x->rows;
+	if (qd->totaltime != NULL && qd->totaltime->ntuples > (double) rows)
+		rows = (int64) qd->totaltime->ntuples;
+
 	s = np1_slot_get(x->queryid);
 	if (s == NULL)
 	{
@@ -804,14 +816,14 @@ mnp_nplus1_observe(const mnpExecSample *x)
 	s->total_ms += x->duration_ms;
 	if (returns_rows)
 	{
-		s->rows_total += (int64) x->rows;
-		if ((int64) x->rows > s->max_rows)
-			s->max_rows = (int64) x->rows;
+		s->rows_total += rows;
+		if (rows > s->max_rows)
+			s->max_rows = rows;
 	}
 	np1_mg_add(s, h);
 
-	if (returns_rows && x->rows > 0)
-		np1_recent_note(x->queryid, start, (int64) x->rows, x->toplevel);
+	if (returns_rows && rows > 0)
+		np1_recent_note(x->queryid, start, rows, x->toplevel);
 
 	/* the run reaches the threshold: analyse the plan once */
 	if (s->calls == mnp_nplus1_min_repeats && s->confirmed == -1)
