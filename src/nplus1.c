@@ -94,6 +94,8 @@ typedef struct np1Slot
 	Oid			userid;
 	bool		toplevel;
 	bool		varied;			/* a parameter set differed from the first */
+	bool		multi_xact;		/* ran in more than one transaction */
+	LocalTransactionId first_lxid;
 	CmdType		operation;
 	int16		confirmed;		/* index in np1_confirmed, -1 none, -2 dropped */
 	int16		ncand;
@@ -601,7 +603,13 @@ np1_close(bool keep_recent)
 			inc[n].suggestion = cf->advice.batch;
 			n++;
 		}
-		if (s->operation == CMD_SELECT && !cf->advice.has_volatile)
+		/*
+		 * Identical reads spread over several autocommit transactions without
+		 * a source are as likely separate requests through one pooled
+		 * connection as one request's loop: not reported.
+		 */
+		if (s->operation == CMD_SELECT && !cf->advice.has_volatile &&
+			(!s->multi_xact || src != NULL))
 		{
 			int64		same = np1_mg_max(s);
 
@@ -797,6 +805,8 @@ mnp_nplus1_observe(const mnpExecSample *x)
 		s->first_start = start;
 		s->first_hash = h;
 		s->varied = false;
+		s->multi_xact = false;
+		s->first_lxid = lxid;
 		s->confirmed = -1;
 		s->rows_total = 0;
 		s->max_rows = 0;
@@ -809,6 +819,8 @@ mnp_nplus1_observe(const mnpExecSample *x)
 	{
 		if (h != s->first_hash)
 			s->varied = true;
+		if (lxid != s->first_lxid)
+			s->multi_xact = true;
 		if (x->duration_ms < s->min_ms)
 			s->min_ms = x->duration_ms;
 	}
