@@ -203,6 +203,8 @@ BEGIN
   END LOOP;
 END $$;
 DO $$ BEGIN FOR i IN 1..20 LOOP INSERT INTO audit VALUES (i, 'n' || i); END LOOP; END $$;
+-- identical reads inside one statement (one transaction): a caching problem
+DO $$ DECLARE v text; BEGIN FOR i IN 1..6 LOOP SELECT val INTO v FROM "Odd Name" WHERE "Key Col" = 3; END LOOP; END $$;
 CREATE FUNCTION author_name(int) RETURNS text LANGUAGE plpgsql
   AS $$ DECLARE n text; BEGIN SELECT name INTO n FROM users WHERE id = $1; RETURN n; END $$;
 SELECT id, author_name(author_id) FROM posts ORDER BY id LIMIT 6 \g /dev/null
@@ -242,6 +244,14 @@ SELECT name FROM users WHERE id = 4 \g /dev/null
 SELECT name FROM users WHERE id = 5 \g /dev/null
 SELECT name FROM users WHERE id = 6 \g /dev/null
 COMMIT;
+-- identical reads in separate autocommit transactions, no source: could be
+-- separate requests sharing a pooled connection
+SELECT val FROM "Odd Name" WHERE "Key Col" = 4 \g /dev/null
+SELECT val FROM "Odd Name" WHERE "Key Col" = 4 \g /dev/null
+SELECT val FROM "Odd Name" WHERE "Key Col" = 4 \g /dev/null
+SELECT val FROM "Odd Name" WHERE "Key Col" = 4 \g /dev/null
+SELECT val FROM "Odd Name" WHERE "Key Col" = 4 \g /dev/null
+SELECT val FROM "Odd Name" WHERE "Key Col" = 4 \g /dev/null
 SET medianest_perf.n_plus_one = off;
 BEGIN;
 SELECT id, author_id FROM posts ORDER BY id LIMIT 6 \g /dev/null

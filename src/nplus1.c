@@ -40,7 +40,6 @@
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "common/hashfn.h"
 #include "executor/instrument.h"
 #include "miscadmin.h"
 #include "nodes/params.h"
@@ -100,6 +99,7 @@ typedef struct np1Slot
 	int16		confirmed;		/* index in np1_confirmed, -1 none, -2 dropped */
 	int16		ncand;
 	uint32		first_start;
+	uint32		last_start;
 	int64		calls;
 	int64		rows_total;		/* rows returned (SELECT / RETURNING) */
 	int64		max_rows;		/* most rows returned by one execution */
@@ -289,6 +289,13 @@ np1_recent_note(uint64 queryid, uint32 start, int64 rows, bool toplevel)
 {
 	int			i;
 
+	/* the common case: the same statement again */
+	if (np1_nrecent > 0 && np1_recent[0].queryid == queryid)
+	{
+		np1_recent[0].start = start;
+		np1_recent[0].rows = rows;
+		return;
+	}
 	for (i = 0; i < np1_nrecent; i++)
 		if (np1_recent[i].queryid == queryid)
 			break;
@@ -353,22 +360,25 @@ np1_snapshot_candidates(np1Slot *s)
 static inline void
 np1_mg_add(np1Slot *s, uint64 h)
 {
-	int			i;
+	int			free_slot = -1;
 
-	for (i = 0; i < NP1_MG; i++)
-		if (s->mg_count[i] > 0 && s->mg_hash[i] == h)
+	for (int i = 0; i < NP1_MG; i++)
+	{
+		if (s->mg_count[i] == 0)
+			free_slot = i;
+		else if (s->mg_hash[i] == h)
 		{
 			s->mg_count[i]++;
 			return;
 		}
-	for (i = 0; i < NP1_MG; i++)
-		if (s->mg_count[i] == 0)
-		{
-			s->mg_hash[i] = h;
-			s->mg_count[i] = 1;
-			return;
-		}
-	for (i = 0; i < NP1_MG; i++)
+	}
+	if (free_slot >= 0)
+	{
+		s->mg_hash[free_slot] = h;
+		s->mg_count[free_slot] = 1;
+		return;
+	}
+	for (int i = 0; i < NP1_MG; i++)
 		s->mg_count[i]--;
 }
 
@@ -405,6 +415,52 @@ np1_type_info(Oid typid, int16 *typlen, bool *typbyval)
 	np1_ntypes = Max(np1_ntypes, np1_next_type == 0 ? NP1_TYPE_CACHE : np1_next_type);
 }
 
+static inline uint64
+np1_rotl64(uint64 x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+/* Final avalanche of a 64-bit value (so that every input bit matters). */
+static inline uint64
+np1_mix64(uint64 x)
+{
+	x ^= x >> 31;
+	x *= UINT64CONST(0x7FB5D329728EA185);
+	x ^= x >> 27;
+	x *= UINT64CONST(0x81DADEF4BC2DD44D);
+	x ^= x >> 33;
+	return x;
+}
+
+/*
+ * Hash a byte string eight bytes at a time.  Not for hash tables (no
+ * adversary here): it only has to tell the parameter sets of one statement
+ * apart, and it is on the per-statement path, so it trades the quality of
+ * hash_bytes_extended() for a third of its instructions.
+ */
+static uint64
+np1_hash_bytes(const char *p, Size len, uint64 h)
+{
+	uint64		w;
+
+	h ^= len * UINT64CONST(0x9E3779B97F4A7C15);
+	while (len >= 8)
+	{
+		memcpy(&w, p, 8);
+		h = np1_rotl64((h ^ w) * UINT64CONST(0xC2B2AE3D27D4EB4F), 31);
+		p += 8;
+		len -= 8;
+	}
+	if (len > 0)
+	{
+		w = 0;
+		memcpy(&w, p, len);
+		h = np1_rotl64((h ^ w) * UINT64CONST(0x165667B19E3779F9), 29);
+	}
+	return np1_mix64(h);
+}
+
 /*
  * Mix one parameter value into h.  Returns false when the value cannot be
  * hashed cheaply (too long, expanded in memory): the caller then treats
@@ -420,16 +476,13 @@ np1_hash_value(uint64 *h, const ParamExternData *prm)
 
 	if (prm->isnull)
 	{
-		*h = hash_combine64(*h, UINT64CONST(0x9E3779B97F4A7C15));
+		*h = np1_mix64(*h ^ UINT64CONST(0x5851F42D4C957F2D));
 		return true;
 	}
 	np1_type_info(prm->ptype, &typlen, &typbyval);
 	if (typbyval)
 	{
-		uint64		v = (uint64) prm->value;
-
-		*h = hash_combine64(*h, hash_bytes_extended((const unsigned char *) &v,
-													sizeof(v), 0));
+		*h = np1_mix64(*h ^ ((uint64) prm->value + UINT64CONST(0x9E3779B97F4A7C15)));
 		return true;
 	}
 	p = DatumGetPointer(prm->value);
@@ -448,8 +501,7 @@ np1_hash_value(uint64 *h, const ParamExternData *prm)
 		len = typlen;
 	if (len > NP1_HASH_MAX_BYTES)
 		return false;
-	*h = hash_combine64(*h, hash_bytes_extended((const unsigned char *) p,
-												(int) len, 0));
+	*h = np1_hash_bytes(p, len, *h);
 	return true;
 }
 
@@ -470,7 +522,7 @@ np1_param_hash(QueryDesc *qd)
 			p += loc;
 		if (len <= 0)
 			len = strlen(p);
-		h = hash_bytes_extended((const unsigned char *) p, len, 0);
+		h = np1_hash_bytes(p, len, 0);
 	}
 
 	if (params != NULL && params->numParams > 0)
@@ -487,7 +539,7 @@ np1_param_hash(QueryDesc *qd)
 			if (!OidIsValid(prm->ptype))
 				continue;		/* not used by this statement */
 			if (!np1_hash_value(&h, prm))
-				return hash_combine64(h, (uint64) ++np1_seq);
+				return np1_mix64(h ^ (uint64) ++np1_seq);
 		}
 	}
 	return h;
@@ -507,10 +559,11 @@ np1_param_hash(QueryDesc *qd)
  *	 1. the newest candidate one execution of which returned at least as
  *		many rows as s ran (the classic "1 query, then N");
  *	 2. else, for nested loops, the newest candidate that itself ran
- *		several times, fewer than s, returned at least as many rows in all
- *		as s ran, and either drove min_repeats executions of s per
- *		execution on average or has a source itself (it is the middle
- *		statement of an N+1 inside an N+1).
+ *		several times, fewer than s, also after s first ran (the loops
+ *		interleave), returned at least as many rows in all as s ran, and
+ *		either drove min_repeats executions of s per execution on average
+ *		or has a source itself (it is the middle statement of an N+1
+ *		inside an N+1).
  */
 static np1Cand *
 np1_find_source(np1Slot *s, int depth)
@@ -537,6 +590,7 @@ np1_find_source(np1Slot *s, int depth)
 		np1Slot    *p = np1_slot_find(c->queryid);
 
 		if (p == NULL || p->first_start >= s->first_start ||
+			p->last_start <= s->first_start ||
 			p->calls < 2 || n <= p->calls || p->rows_total < n)
 			continue;
 		if (n >= (int64) mnp_nplus1_min_repeats * p->calls)
@@ -825,6 +879,7 @@ mnp_nplus1_observe(const mnpExecSample *x)
 			s->min_ms = x->duration_ms;
 	}
 	s->calls++;
+	s->last_start = start;
 	s->total_ms += x->duration_ms;
 	if (returns_rows)
 	{

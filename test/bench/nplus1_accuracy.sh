@@ -269,6 +269,14 @@ emit 'BEGIN;'
 for i in $(seq 1 10); do emit "SELECT nextval('tickets');"; done
 emit 'END;'
 run_trace "nextval 10 times" ""
+emit 'BEGIN;'; emit "SELECT id FROM posts ORDER BY id LIMIT 6;"
+for p in $(seq 1 6); do
+  emit "\\set p $p"; emit "SELECT user_id FROM comments WHERE post_id = :p ORDER BY id LIMIT 3;"
+  for c in 1 2 3; do lookup_user $((p * 10 + c)); done
+done
+for k in 1 2 4 5 6 7 8; do emit "SELECT value FROM settings WHERE key = 'k$k';"; done
+emit 'END;'
+run_trace "nested loop, then unrelated reads by key" "n_plus_one:posts:comments n_plus_one:comments:users"
 emit 'BEGIN;'; emit "SELECT id, author_id FROM posts ORDER BY id LIMIT 50;"
 lookup_user 1; count_comments 1; emit "SELECT value FROM settings WHERE key = 'k1';"
 emit "SELECT count(*) FROM items;"; emit 'END;'
