@@ -70,7 +70,7 @@ int			mnp_nplus1_gap_ms = 100;
 typedef struct np1Cand
 {
 	uint64		queryid;
-	uint32		start;			/* start sequence number */
+	uint64		start;			/* start sequence number */
 	bool		toplevel;
 	int64		rows;			/* rows of that execution; -1: still running */
 } np1Cand;
@@ -80,7 +80,7 @@ typedef struct np1Open
 {
 	QueryDesc  *qd;
 	uint64		queryid;
-	uint32		start;
+	uint64		start;
 	bool		toplevel;
 	bool		returns_rows;
 } np1Open;
@@ -98,8 +98,8 @@ typedef struct np1Slot
 	CmdType		operation;
 	int16		confirmed;		/* index in np1_confirmed, -1 none, -2 dropped */
 	int16		ncand;
-	uint32		first_start;
-	uint32		last_start;
+	uint64		first_start;
+	uint64		last_start;
 	int64		calls;
 	int64		rows_total;		/* rows returned (SELECT / RETURNING) */
 	int64		max_rows;		/* most rows returned by one execution */
@@ -131,7 +131,7 @@ static np1Cand np1_recent[NP1_RECENT];	/* most recent first */
 static int	np1_nrecent = 0;
 static np1Open np1_open[NP1_OPEN];	/* oldest first */
 static int	np1_nopen = 0;
-static uint32 np1_seq = 0;
+static uint64 np1_seq = 0;
 static np1TypeInfo np1_types[NP1_TYPE_CACHE];
 static int	np1_ntypes = 0;
 static int	np1_next_type = 0;
@@ -285,7 +285,7 @@ np1_slot_get(uint64 queryid)
 
 /* Remember that queryid just returned rows (most recent first, one each). */
 static void
-np1_recent_note(uint64 queryid, uint32 start, int64 rows, bool toplevel)
+np1_recent_note(uint64 queryid, uint64 start, int64 rows, bool toplevel)
 {
 	int			i;
 
@@ -753,14 +753,14 @@ mnp_nplus1_start(QueryDesc *queryDesc)
 }
 
 /* Take queryDesc off the running list; its start sequence number, or 0. */
-static inline uint32
+static inline uint64
 np1_open_take(QueryDesc *qd)
 {
 	for (int i = np1_nopen - 1; i >= 0; i--)
 	{
 		if (np1_open[i].qd == qd)
 		{
-			uint32		start = np1_open[i].start;
+			uint64		start = np1_open[i].start;
 
 			memmove(&np1_open[i], &np1_open[i + 1],
 					sizeof(np1Open) * (np1_nopen - i - 1));
@@ -776,7 +776,7 @@ void
 mnp_nplus1_observe(const mnpExecSample *x)
 {
 	QueryDesc  *qd = x->query_desc;
-	uint32		start;
+	uint64		start;
 	TimestampTz start_ts;
 	bool		block;
 	LocalTransactionId lxid;
