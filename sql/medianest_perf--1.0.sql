@@ -259,6 +259,93 @@ REVOKE ALL ON FUNCTION medianest_perf.reset_slow_queries() FROM PUBLIC;
 -- N+1 and repeated-statement detection (src/nplus1.c)
 -----------------------------------------------------------------------------
 
+CREATE FUNCTION medianest_perf.n_plus_one_1_0(
+    showtext boolean,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT kind text,
+    OUT application_name text,
+    OUT source_queryid bigint,
+    OUT source_query text,
+    OUT repeated_queryid bigint,
+    OUT repeated_query text,
+    OUT occurrences bigint,
+    OUT max_repeats bigint,
+    OUT total_repeated_calls bigint,
+    OUT total_time_ms double precision,
+    OUT estimated_saving_ms double precision,
+    OUT suggestion text,
+    OUT first_seen timestamptz,
+    OUT last_seen timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mnp_n_plus_one_1_0'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION medianest_perf.n_plus_one_1_0(boolean) IS
+  'Rows of the n_plus_one view; showtext => false skips reading query texts. Publishes the calling session''s pending unit of work first';
+
+CREATE VIEW medianest_perf.n_plus_one AS
+  SELECT * FROM medianest_perf.n_plus_one_1_0(true);
+
+COMMENT ON VIEW medianest_perf.n_plus_one IS
+  'Access-pattern incidents found per unit of work (transaction, or autocommit burst): N+1 loops, repeated identical statements and write loops, aggregated per (userid, dbid, kind, source, repeated statement)';
+COMMENT ON COLUMN medianest_perf.n_plus_one.userid IS 'OID of the role that ran the repeated statement';
+COMMENT ON COLUMN medianest_perf.n_plus_one.dbid IS 'OID of the database';
+COMMENT ON COLUMN medianest_perf.n_plus_one.kind IS 'n_plus_one (a statement returned rows, then one parameterized statement ran once per row with different values), repeated_identical (the same statement with the same parameters ran again and again: a caching problem), write_loop (one INSERT/UPDATE/DELETE/MERGE ran row by row)';
+COMMENT ON COLUMN medianest_perf.n_plus_one.application_name IS 'application_name of the session that last showed the pattern';
+COMMENT ON COLUMN medianest_perf.n_plus_one.source_queryid IS 'queryid of the statement whose rows drove the loop; NULL when there is none (always set for n_plus_one) or for other users'' incidents without pg_read_all_stats';
+COMMENT ON COLUMN medianest_perf.n_plus_one.source_query IS 'Normalized text of the source statement (from the statements store); <insufficient privilege> for other users'' statements unless the caller has pg_read_all_stats';
+COMMENT ON COLUMN medianest_perf.n_plus_one.repeated_queryid IS 'queryid of the statement that ran repeatedly; NULL for other users'' incidents without pg_read_all_stats';
+COMMENT ON COLUMN medianest_perf.n_plus_one.repeated_query IS 'Normalized text of the repeated statement; <insufficient privilege> for other users'' statements unless the caller has pg_read_all_stats';
+COMMENT ON COLUMN medianest_perf.n_plus_one.occurrences IS 'Units of work in which the pattern reached medianest_perf.n_plus_one_min_repeats';
+COMMENT ON COLUMN medianest_perf.n_plus_one.max_repeats IS 'Most repeats seen in one unit of work (for repeated_identical: calls with the single most repeated parameter set, a lower bound)';
+COMMENT ON COLUMN medianest_perf.n_plus_one.total_repeated_calls IS 'Repeated calls summed over all occurrences';
+COMMENT ON COLUMN medianest_perf.n_plus_one.total_time_ms IS 'Executor time of those calls, in milliseconds';
+COMMENT ON COLUMN medianest_perf.n_plus_one.estimated_saving_ms IS 'Executor time the fix would save, in milliseconds: for n_plus_one and write_loop (calls - 1) x the fastest call of each run (one batched statement pays the per-call cost once); for repeated_identical (calls - 1) x the mean call (a cache keeps only the first). Round trips, parsing and planning are not included, so the real saving is larger';
+COMMENT ON COLUMN medianest_perf.n_plus_one.suggestion IS 'The rewrite, derived from the repeated statement''s plan: the relation and the lookup columns to batch (= ANY / unnest / JOIN), the rows to insert or update in one statement, or what to cache';
+COMMENT ON COLUMN medianest_perf.n_plus_one.first_seen IS 'End of the first unit of work that showed the pattern';
+COMMENT ON COLUMN medianest_perf.n_plus_one.last_seen IS 'End of the latest unit of work that showed the pattern';
+
+-- like pg_stat_statements: everyone reads, rows of other users are masked
+GRANT SELECT ON medianest_perf.n_plus_one TO PUBLIC;
+
+CREATE FUNCTION medianest_perf.n_plus_one_info(
+    OUT entries bigint,
+    OUT max_entries integer,
+    OUT evicted bigint,
+    OUT dropped_statements bigint,
+    OUT findings bigint,
+    OUT stats_reset timestamptz)
+RETURNS record
+AS 'MODULE_PATHNAME', 'mnp_n_plus_one_info'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION medianest_perf.n_plus_one_info() IS
+  'Counters of the N+1 incident store itself; see the n_plus_one_info view';
+
+CREATE VIEW medianest_perf.n_plus_one_info AS
+  SELECT * FROM medianest_perf.n_plus_one_info();
+
+COMMENT ON VIEW medianest_perf.n_plus_one_info IS
+  'Health of the N+1 incident store: size, evictions, statements the detector could not follow, last reset';
+COMMENT ON COLUMN medianest_perf.n_plus_one_info.entries IS 'Incidents currently stored';
+COMMENT ON COLUMN medianest_perf.n_plus_one_info.max_entries IS 'medianest_perf.n_plus_one_max';
+COMMENT ON COLUMN medianest_perf.n_plus_one_info.evicted IS 'Incidents evicted (the one seen least recently) to make room for new ones';
+COMMENT ON COLUMN medianest_perf.n_plus_one_info.dropped_statements IS 'Statements the detector skipped because a unit of work had more distinct statements (192) or more runs over the threshold (32) than its backend-local table holds';
+COMMENT ON COLUMN medianest_perf.n_plus_one_info.findings IS 'Findings published since the last reset (one per unit of work and incident)';
+COMMENT ON COLUMN medianest_perf.n_plus_one_info.stats_reset IS 'When the incidents were last reset';
+
+GRANT SELECT ON medianest_perf.n_plus_one_info TO PUBLIC;
+
+CREATE FUNCTION medianest_perf.reset_n_plus_one()
+RETURNS void
+AS 'MODULE_PATHNAME', 'mnp_reset_n_plus_one'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION medianest_perf.reset_n_plus_one() IS
+  'Forget every N+1 incident and the calling session''s pending unit of work (superuser only unless granted)';
+
+REVOKE ALL ON FUNCTION medianest_perf.reset_n_plus_one() FROM PUBLIC;
 
 -----------------------------------------------------------------------------
 -- Index usage scoring
@@ -1002,6 +1089,7 @@ AS $$
 BEGIN
   PERFORM medianest_perf.reset_statements();
   PERFORM medianest_perf.reset_slow_queries();
+  PERFORM medianest_perf.reset_n_plus_one();
 END;
 $$;
 

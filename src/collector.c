@@ -35,6 +35,7 @@
 
 #include "medianest_perf.h"
 #include "slowlog.h"
+#include "nplus1.h"
 #include "stmt_store.h"
 
 int			mnp_track = MNP_TRACK_TOP;
@@ -183,6 +184,10 @@ mnp_ExecutorStart(QueryDesc *queryDesc, int eflags)
 										  false);
 		MemoryContextSwitchTo(old);
 	}
+
+	if (mnp_enabled(mnp_nesting_level) &&
+		queryDesc->plannedstmt->queryId != UINT64CONST(0))
+		mnp_nplus1_start(queryDesc);
 }
 
 static void
@@ -260,6 +265,7 @@ mnp_ExecutorEnd(QueryDesc *queryDesc)
 		if (severity != MNP_SLOW_NONE)
 			mnp_slowlog_capture(&s, severity,
 								s.toplevel ? queryid : mnp_top_queryid);
+		mnp_nplus1_observe(&s);
 
 		/*
 		 * Which indexes the plan used: sampled at the 1st, 2nd, 4th, 8th ...

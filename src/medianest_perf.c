@@ -26,6 +26,7 @@
 #include "medianest_perf.h"
 #include "index_usage.h"
 #include "slowlog.h"
+#include "nplus1.h"
 
 PG_MODULE_MAGIC;
 
@@ -52,6 +53,7 @@ _PG_init(void)
 	mnp_slowlog_init();
 	mnp_collector_init_gucs();
 	mnp_index_usage_init();
+	mnp_nplus1_init();
 
 	MarkGUCPrefixReserved(MNP_NAME);
 
@@ -77,6 +79,7 @@ mnp_shmem_request(void)
 
 	size = add_size(size, mnp_stmt_store_shmem_size());
 	size = add_size(size, mnp_slowlog_shmem_size());
+	size = add_size(size, mnp_nplus1_shmem_size());
 	RequestAddinShmemSpace(size);
 	RequestNamedLWLockTranche(MNP_NAME, MNP_NUM_LOCKS);
 }
@@ -92,11 +95,15 @@ mnp_shmem_startup(void)
 	mnp_locks = GetNamedLWLockTranche(MNP_NAME);
 	mnp_stmt_store_shmem_startup();
 	mnp_slowlog_shmem_startup();
+	mnp_nplus1_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 
 	/* loading the saved statistics happens outside AddinShmemInitLock */
 	if (!IsUnderPostmaster)
+	{
 		mnp_stmt_store_load();
+		mnp_nplus1_load();
+	}
 
 	mnp_shmem_attached = true;
 }

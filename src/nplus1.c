@@ -1,0 +1,920 @@
+/*-------------------------------------------------------------------------
+ *
+ * nplus1.c
+ *	  Backend-local detection of N+1 access patterns, repeated identical
+ *	  statements and write loops.
+ *
+ * The detector follows one "unit of work" at a time: an explicit (or
+ * implicit multi-statement) transaction, or, in autocommit, a burst of
+ * statements separated by less than medianest_perf.n_plus_one_gap_ms.  A
+ * unit of work that lasts longer than NP1_SEGMENT_MS is analysed in
+ * segments, so that long transactions and continuous statement streams
+ * report while they run.
+ *
+ * Per unit of work it keeps, in fixed-size static arrays reused from one
+ * unit to the next (no allocation, no lock on the per-statement path):
+ *	  - one slot per distinct queryid: calls, time, rows, a hash of the
+ *		first parameter set and whether later ones differed, a Misra-Gries
+ *		summary of the most repeated parameter sets (its counts never
+ *		exceed the true counts), and the candidate sources seen when the
+ *		statement first ran;
+ *	  - the most recent statements that returned rows (one per queryid);
+ *	  - the statements started but not yet ended (cursors: a PL/pgSQL FOR
+ *		loop's query ends after the statements of its body).
+ * Parameters are hashed from the statement's source text (literal
+ * constants of simple-protocol statements) combined with the bound
+ * parameter values (extended protocol, EXECUTE, PL/pgSQL variables).
+ *
+ * When a statement's run reaches medianest_perf.n_plus_one_min_repeats,
+ * its plan is analysed once for the rewrite advice (nplus1_advice.c).
+ * When the unit of work ends, each such run is classified, its source is
+ * chosen (see np1_find_source) and the findings are published to the
+ * shared incident store (nplus1_store.c) under one exclusive lock.
+ *
+ * The end of a unit of work is noticed at the next statement (gap, other
+ * transaction), at the end of a transaction block (transaction callback),
+ * when the session reads the n_plus_one view, and at backend exit.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/instrument.h"
+#include "miscadmin.h"
+#include "nodes/params.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+
+#include "nplus1.h"
+
+bool		mnp_nplus1_enabled = true;
+int			mnp_nplus1_min_repeats = 5;
+int			mnp_nplus1_gap_ms = 100;
+
+#define NP1_SLOTS			256 /* distinct statements per unit of work */
+#define NP1_MAX_USED		(NP1_SLOTS * 3 / 4)
+#define NP1_CANDS			8	/* candidate sources kept per statement */
+#define NP1_RECENT			8	/* recent row-returning statements */
+#define NP1_OPEN			16	/* statements started and not ended */
+#define NP1_MG				4	/* Misra-Gries counters per statement */
+#define NP1_CONFIRMED		32	/* runs over the threshold per unit */
+#define NP1_SEGMENT_MS		10000
+#define NP1_HASH_MAX_BYTES	2048	/* longer values are not hashed */
+#define NP1_SOURCE_DEPTH	4
+#define NP1_TYPE_CACHE		16
+
+/* A statement that may be the source of a run. */
+typedef struct np1Cand
+{
+	uint64		queryid;
+	uint64		start;			/* start sequence number */
+	bool		toplevel;
+	int64		rows;			/* rows of that execution; -1: still running */
+} np1Cand;
+
+/* A statement started and not yet ended. */
+typedef struct np1Open
+{
+	QueryDesc  *qd;
+	uint64		queryid;
+	uint64		start;
+	bool		toplevel;
+	bool		returns_rows;
+} np1Open;
+
+/* One distinct statement of the unit of work. */
+typedef struct np1Slot
+{
+	uint32		gen;			/* valid in generation np1_gen only */
+	uint64		queryid;
+	Oid			userid;
+	bool		toplevel;
+	bool		varied;			/* a parameter set differed from the first */
+	bool		multi_xact;		/* ran in more than one transaction */
+	LocalTransactionId first_lxid;
+	CmdType		operation;
+	int16		confirmed;		/* index in np1_confirmed, -1 none, -2 dropped */
+	int16		ncand;
+	uint64		first_start;
+	uint64		last_start;
+	int64		calls;
+	int64		rows_total;		/* rows returned (SELECT / RETURNING) */
+	int64		max_rows;		/* most rows returned by one execution */
+	double		total_ms;
+	double		min_ms;
+	uint64		first_hash;
+	uint64		mg_hash[NP1_MG];
+	int32		mg_count[NP1_MG];
+	np1Cand		cand[NP1_CANDS];	/* most recent first */
+} np1Slot;
+
+typedef struct np1Confirmed
+{
+	int			slot;
+	mnpNp1Advice advice;
+} np1Confirmed;
+
+typedef struct np1TypeInfo
+{
+	Oid			typid;
+	int16		typlen;
+	bool		typbyval;
+} np1TypeInfo;
+
+static np1Slot np1_slots[NP1_SLOTS];
+static uint32 np1_gen = 1;
+static np1Confirmed np1_confirmed[NP1_CONFIRMED];
+static np1Cand np1_recent[NP1_RECENT];	/* most recent first */
+static int	np1_nrecent = 0;
+static np1Open np1_open[NP1_OPEN];	/* oldest first */
+static int	np1_nopen = 0;
+static uint64 np1_seq = 0;
+static np1TypeInfo np1_types[NP1_TYPE_CACHE];
+static int	np1_ntypes = 0;
+static int	np1_next_type = 0;
+static bool np1_callbacks_registered = false;
+
+/* the unit of work being followed */
+static struct
+{
+	bool		active;
+	bool		block;			/* inside a transaction block */
+	LocalTransactionId lxid;
+	TimestampTz start;
+	TimestampTz last_end;
+	int			nused;
+	int			nconfirmed;
+	int64		dropped;		/* statements not followed (table full) */
+} np1_uow;
+
+static void np1_close(bool keep_recent);
+
+/* Define the detector's GUCs (and the store's). */
+void
+mnp_nplus1_init(void)
+{
+	DefineCustomBoolVariable("medianest_perf.n_plus_one",
+							 "Detect N+1 access patterns, repeated identical statements and write loops.",
+							 "Off skips the detector entirely (no per-statement work).",
+							 &mnp_nplus1_enabled,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("medianest_perf.n_plus_one_min_repeats",
+							"Repeats of one statement in one unit of work that make an incident.",
+							NULL,
+							&mnp_nplus1_min_repeats,
+							5, 2, 1000000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("medianest_perf.n_plus_one_gap_ms",
+							"In autocommit, a pause between statements at least this long ends a unit of work.",
+							NULL,
+							&mnp_nplus1_gap_ms,
+							100, 1, 3600000,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	mnp_nplus1_store_init();
+}
+
+/*----------
+ * Unit-of-work boundaries outside the statement path.
+ *----------
+ */
+
+static void
+np1_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (np1_uow.active && np1_uow.block)
+				np1_close(false);
+			break;
+		case XACT_EVENT_ABORT:
+			/* publishing needs neither catalog access nor allocation */
+			if (np1_uow.active && np1_uow.block)
+				np1_close(false);
+			np1_nopen = 0;
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PREPARE:
+			/* every executor of the transaction has ended by now */
+			np1_nopen = 0;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+np1_exit_callback(int code, Datum arg)
+{
+	if (np1_uow.active && mnp_shmem_ready())
+		np1_close(false);
+}
+
+static inline void
+np1_register_callbacks(void)
+{
+	if (likely(np1_callbacks_registered))
+		return;
+	RegisterXactCallback(np1_xact_callback, NULL);
+	before_shmem_exit(np1_exit_callback, (Datum) 0);
+	np1_callbacks_registered = true;
+}
+
+/*----------
+ * Backend-local tables.
+ *----------
+ */
+
+static inline uint32
+np1_slot_index(uint64 queryid)
+{
+	return (uint32) (queryid ^ (queryid >> 32)) & (NP1_SLOTS - 1);
+}
+
+/* The slot of queryid in this unit of work, or NULL. */
+static np1Slot *
+np1_slot_find(uint64 queryid)
+{
+	uint32		idx = np1_slot_index(queryid);
+
+	for (int i = 0; i < NP1_SLOTS; i++)
+	{
+		np1Slot    *s = &np1_slots[(idx + i) & (NP1_SLOTS - 1)];
+
+		if (s->gen != np1_gen)
+			return NULL;
+		if (s->queryid == queryid)
+			return s;
+	}
+	return NULL;
+}
+
+/* The slot of queryid, claimed if new; NULL when the table is full. */
+static np1Slot *
+np1_slot_get(uint64 queryid)
+{
+	uint32		idx = np1_slot_index(queryid);
+
+	for (int i = 0; i < NP1_SLOTS; i++)
+	{
+		np1Slot    *s = &np1_slots[(idx + i) & (NP1_SLOTS - 1)];
+
+		if (s->gen != np1_gen)
+		{
+			if (np1_uow.nused >= NP1_MAX_USED)
+				return NULL;
+			s->gen = np1_gen;
+			s->queryid = queryid;
+			s->calls = 0;
+			np1_uow.nused++;
+			return s;
+		}
+		if (s->queryid == queryid)
+			return s;
+	}
+	return NULL;
+}
+
+/* Remember that queryid just returned rows (most recent first, one each). */
+static void
+np1_recent_note(uint64 queryid, uint64 start, int64 rows, bool toplevel)
+{
+	int			i;
+
+	/* the common case: the same statement again */
+	if (np1_nrecent > 0 && np1_recent[0].queryid == queryid)
+	{
+		np1_recent[0].start = start;
+		np1_recent[0].rows = rows;
+		return;
+	}
+	for (i = 0; i < np1_nrecent; i++)
+		if (np1_recent[i].queryid == queryid)
+			break;
+	if (i == np1_nrecent)
+	{
+		if (np1_nrecent < NP1_RECENT)
+			np1_nrecent++;
+		i = np1_nrecent - 1;
+	}
+	memmove(&np1_recent[1], &np1_recent[0], sizeof(np1Cand) * i);
+	np1_recent[0].queryid = queryid;
+	np1_recent[0].start = start;
+	np1_recent[0].rows = rows;
+	np1_recent[0].toplevel = toplevel;
+}
+
+/*
+ * Snapshot the statements that could be the source of s's run: those that
+ * started before s first did and returned rows, or are still running
+ * (cursors), newest first.
+ */
+static void
+np1_snapshot_candidates(np1Slot *s)
+{
+	int			n = 0;
+	int			oi = np1_nopen - 1;
+	int			ri = 0;
+
+	/* merge the open list (newest last) and the recent list (newest first) */
+	while (n < NP1_CANDS && (oi >= 0 || ri < np1_nrecent))
+	{
+		np1Cand		c;
+		bool		dup = false;
+
+		if (oi >= 0 && (ri >= np1_nrecent ||
+						np1_open[oi].start > np1_recent[ri].start))
+		{
+			np1Open    *o = &np1_open[oi--];
+
+			if (!o->returns_rows)
+				continue;
+			c.queryid = o->queryid;
+			c.start = o->start;
+			c.toplevel = o->toplevel;
+			c.rows = -1;
+		}
+		else
+			c = np1_recent[ri++];
+
+		if (c.queryid == s->queryid || c.start >= s->first_start)
+			continue;
+		for (int j = 0; j < n; j++)
+			if (s->cand[j].queryid == c.queryid)
+				dup = true;
+		if (!dup)
+			s->cand[n++] = c;
+	}
+	s->ncand = n;
+}
+
+/* Misra-Gries summary of the parameter sets: the counts are lower bounds. */
+static inline void
+np1_mg_add(np1Slot *s, uint64 h)
+{
+	int			free_slot = -1;
+
+	for (int i = 0; i < NP1_MG; i++)
+	{
+		if (s->mg_count[i] == 0)
+			free_slot = i;
+		else if (s->mg_hash[i] == h)
+		{
+			s->mg_count[i]++;
+			return;
+		}
+	}
+	if (free_slot >= 0)
+	{
+		s->mg_hash[free_slot] = h;
+		s->mg_count[free_slot] = 1;
+		return;
+	}
+	for (int i = 0; i < NP1_MG; i++)
+		s->mg_count[i]--;
+}
+
+static int64
+np1_mg_max(const np1Slot *s)
+{
+	int64		m = 0;
+
+	for (int i = 0; i < NP1_MG; i++)
+		m = Max(m, s->mg_count[i]);
+	return m;
+}
+
+/*----------
+ * Parameter hashing.
+ *----------
+ */
+
+static void
+np1_type_info(Oid typid, int16 *typlen, bool *typbyval)
+{
+	for (int i = 0; i < np1_ntypes; i++)
+		if (np1_types[i].typid == typid)
+		{
+			*typlen = np1_types[i].typlen;
+			*typbyval = np1_types[i].typbyval;
+			return;
+		}
+	get_typlenbyval(typid, typlen, typbyval);
+	np1_types[np1_next_type].typid = typid;
+	np1_types[np1_next_type].typlen = *typlen;
+	np1_types[np1_next_type].typbyval = *typbyval;
+	np1_next_type = (np1_next_type + 1) % NP1_TYPE_CACHE;
+	np1_ntypes = Max(np1_ntypes, np1_next_type == 0 ? NP1_TYPE_CACHE : np1_next_type);
+}
+
+static inline uint64
+np1_rotl64(uint64 x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+/* Final avalanche of a 64-bit value (so that every input bit matters). */
+static inline uint64
+np1_mix64(uint64 x)
+{
+	x ^= x >> 31;
+	x *= UINT64CONST(0x7FB5D329728EA185);
+	x ^= x >> 27;
+	x *= UINT64CONST(0x81DADEF4BC2DD44D);
+	x ^= x >> 33;
+	return x;
+}
+
+/*
+ * Hash a byte string eight bytes at a time.  Not for hash tables (no
+ * adversary here): it only has to tell the parameter sets of one statement
+ * apart, and it is on the per-statement path, so it trades the quality of
+ * hash_bytes_extended() for a third of its instructions.
+ */
+static uint64
+np1_hash_bytes(const char *p, Size len, uint64 h)
+{
+	uint64		w;
+
+	h ^= len * UINT64CONST(0x9E3779B97F4A7C15);
+	while (len >= 8)
+	{
+		memcpy(&w, p, 8);
+		h = np1_rotl64((h ^ w) * UINT64CONST(0xC2B2AE3D27D4EB4F), 31);
+		p += 8;
+		len -= 8;
+	}
+	if (len > 0)
+	{
+		w = 0;
+		memcpy(&w, p, len);
+		h = np1_rotl64((h ^ w) * UINT64CONST(0x165667B19E3779F9), 29);
+	}
+	return np1_mix64(h);
+}
+
+/*
+ * Mix one parameter value into h.  Returns false when the value cannot be
+ * hashed cheaply (too long, expanded in memory): the caller then treats
+ * the execution as different from every other.
+ */
+static bool
+np1_hash_value(uint64 *h, const ParamExternData *prm)
+{
+	int16		typlen;
+	bool		typbyval;
+	const char *p;
+	Size		len;
+
+	if (prm->isnull)
+	{
+		*h = np1_mix64(*h ^ UINT64CONST(0x5851F42D4C957F2D));
+		return true;
+	}
+	np1_type_info(prm->ptype, &typlen, &typbyval);
+	if (typbyval)
+	{
+		*h = np1_mix64(*h ^ ((uint64) prm->value + UINT64CONST(0x9E3779B97F4A7C15)));
+		return true;
+	}
+	p = DatumGetPointer(prm->value);
+	if (p == NULL)
+		return false;
+	if (typlen == -1)
+	{
+		if (VARATT_IS_EXTERNAL_EXPANDED(p))
+			return false;
+		/* a TOAST pointer stands for its value: hash the pointer itself */
+		len = VARSIZE_ANY(p);
+	}
+	else if (typlen == -2)
+		len = strnlen(p, NP1_HASH_MAX_BYTES + 1) + 1;
+	else
+		len = typlen;
+	if (len > NP1_HASH_MAX_BYTES)
+		return false;
+	*h = np1_hash_bytes(p, len, *h);
+	return true;
+}
+
+/* Hash of the statement's literal text and bound parameter values. */
+static uint64
+np1_param_hash(QueryDesc *qd)
+{
+	uint64		h = 0;
+	ParamListInfo params = qd->params;
+
+	if (qd->sourceText != NULL)
+	{
+		int			loc = qd->plannedstmt->stmt_location;
+		int			len = qd->plannedstmt->stmt_len;
+		const char *p = qd->sourceText;
+
+		if (loc > 0)
+			p += loc;
+		if (len <= 0)
+			len = strlen(p);
+		h = np1_hash_bytes(p, len, 0);
+	}
+
+	if (params != NULL && params->numParams > 0)
+	{
+		for (int i = 0; i < params->numParams; i++)
+		{
+			ParamExternData ws;
+			const ParamExternData *prm;
+
+			if (params->paramFetch != NULL)
+				prm = params->paramFetch(params, i + 1, true, &ws);
+			else
+				prm = &params->params[i];
+			if (!OidIsValid(prm->ptype))
+				continue;		/* not used by this statement */
+			if (!np1_hash_value(&h, prm))
+				return np1_mix64(h ^ (uint64) ++np1_seq);
+		}
+	}
+	return h;
+}
+
+/*----------
+ * Source attribution and publication.
+ *----------
+ */
+
+/*
+ * The source of s's run, or NULL.  Candidates are the statements that
+ * started before s first did, newest first.  A candidate that ran at least
+ * as often as s is a sibling (another per-row statement of the same loop,
+ * e.g. the author lookup alternating with the comment count) and is
+ * passed over.
+ *	 1. the newest candidate one execution of which returned at least as
+ *		many rows as s ran (the classic "1 query, then N");
+ *	 2. else, for nested loops, the newest candidate that itself ran
+ *		several times, fewer than s, also after s first ran (the loops
+ *		interleave), returned at least as many rows in all as s ran, and
+ *		either drove min_repeats executions of s per execution on average
+ *		or has a source itself (it is the middle statement of an N+1
+ *		inside an N+1).
+ */
+static np1Cand *
+np1_find_source(np1Slot *s, int depth)
+{
+	int64		n = s->calls;
+
+	for (int i = 0; i < s->ncand; i++)
+	{
+		np1Cand    *c = &s->cand[i];
+		np1Slot    *p = np1_slot_find(c->queryid);
+		int64		rows = c->rows;
+
+		if (p != NULL && p->calls >= 2 && n <= p->calls)
+			continue;
+		if (p != NULL)
+			rows = Max(rows, p->max_rows);
+		if (rows >= n)
+			return c;
+	}
+
+	for (int i = 0; i < s->ncand; i++)
+	{
+		np1Cand    *c = &s->cand[i];
+		np1Slot    *p = np1_slot_find(c->queryid);
+
+		if (p == NULL || p->first_start >= s->first_start ||
+			p->last_start <= s->first_start ||
+			p->calls < 2 || n <= p->calls || p->rows_total < n)
+			continue;
+		if (n >= (int64) mnp_nplus1_min_repeats * p->calls)
+			return c;
+		if (depth < NP1_SOURCE_DEPTH && np1_find_source(p, depth + 1) != NULL)
+			return c;
+	}
+	return NULL;
+}
+
+static inline bool
+np1_is_write(CmdType op)
+{
+	return op == CMD_INSERT || op == CMD_UPDATE || op == CMD_DELETE ||
+		op == CMD_MERGE;
+}
+
+/*
+ * End the unit of work: classify every run that reached the threshold and
+ * publish the findings.  keep_recent carries the recent row-returning
+ * statements into the next segment of the same unit of work.
+ */
+static void
+np1_close(bool keep_recent)
+{
+	mnpNp1Incident inc[NP1_CONFIRMED * 2];
+	int			n = 0;
+	int64		thr = mnp_nplus1_min_repeats;
+
+	np1_uow.active = false;
+
+	for (int i = 0; i < np1_uow.nconfirmed; i++)
+	{
+		np1Confirmed *cf = &np1_confirmed[i];
+		np1Slot    *s = &np1_slots[cf->slot];
+		np1Cand    *src;
+		double		mean_ms;
+		mnpNp1Incident base;
+
+		if (s->gen != np1_gen || s->calls < thr)
+			continue;
+		src = np1_find_source(s, 0);
+		mean_ms = s->total_ms / s->calls;
+
+		memset(&base, 0, sizeof(base));
+		base.userid = s->userid;
+		base.dbid = MyDatabaseId;
+		base.repeated_queryid = s->queryid;
+		base.repeated_toplevel = s->toplevel;
+		base.source_queryid = src ? src->queryid : 0;
+		base.source_toplevel = src ? src->toplevel : false;
+		base.when = np1_uow.last_end;
+
+		if (np1_is_write(s->operation) ||
+			(s->operation == CMD_SELECT && s->varied && src != NULL))
+		{
+			/* one batched statement pays the per-call cost once */
+			inc[n] = base;
+			inc[n].kind = np1_is_write(s->operation) ? MNP_NP1_WRITE_LOOP :
+				MNP_NP1_N_PLUS_ONE;
+			inc[n].repeats = s->calls;
+			inc[n].time_ms = s->total_ms;
+			inc[n].saving_ms = (s->calls - 1) * s->min_ms;
+			inc[n].suggestion = cf->advice.batch;
+			n++;
+		}
+		/*
+		 * Identical reads spread over several autocommit transactions without
+		 * a source are as likely separate requests through one pooled
+		 * connection as one request's loop: not reported.
+		 */
+		if (s->operation == CMD_SELECT && !cf->advice.has_volatile &&
+			(!s->multi_xact || src != NULL))
+		{
+			int64		same = np1_mg_max(s);
+
+			if (same >= thr)
+			{
+				/* a cache avoids every call but the first */
+				inc[n] = base;
+				inc[n].kind = MNP_NP1_REPEATED_IDENTICAL;
+				inc[n].repeats = same;
+				inc[n].time_ms = same * mean_ms;
+				inc[n].saving_ms = (same - 1) * mean_ms;
+				inc[n].suggestion = cf->advice.cache;
+				n++;
+			}
+		}
+	}
+
+	mnp_nplus1_store_publish(inc, n, np1_uow.dropped);
+
+	np1_uow.nused = 0;
+	np1_uow.nconfirmed = 0;
+	np1_uow.dropped = 0;
+	if (++np1_gen == 0)
+	{
+		/* after 2^32 units of work: make every old slot look unused */
+		for (int i = 0; i < NP1_SLOTS; i++)
+			np1_slots[i].gen = 0;
+		np1_gen = 1;
+	}
+	if (!keep_recent)
+		np1_nrecent = 0;
+}
+
+/* Publish what this backend is following (the view calls this first). */
+void
+mnp_nplus1_flush(void)
+{
+	if (np1_uow.active)
+		np1_close(false);
+}
+
+/* Drop what this backend is following without publishing it (reset). */
+void
+mnp_nplus1_forget_local(void)
+{
+	np1_uow.active = false;
+	np1_uow.nconfirmed = 0;
+	np1_uow.dropped = 0;
+	np1_uow.nused = 0;
+	np1_nrecent = 0;
+	if (++np1_gen == 0)
+	{
+		for (int i = 0; i < NP1_SLOTS; i++)
+			np1_slots[i].gen = 0;
+		np1_gen = 1;
+	}
+}
+
+/*----------
+ * The statement path.
+ *----------
+ */
+
+/* ExecutorStart: remember that the statement is running, and since when. */
+void
+mnp_nplus1_start(QueryDesc *queryDesc)
+{
+	np1Open    *o;
+
+	if (!mnp_nplus1_enabled)
+		return;
+	np1_register_callbacks();
+
+	if (np1_nopen == NP1_OPEN)
+	{
+		/* only statements that failed can pile up: drop the oldest */
+		memmove(&np1_open[0], &np1_open[1], sizeof(np1Open) * (NP1_OPEN - 1));
+		np1_nopen--;
+	}
+	o = &np1_open[np1_nopen++];
+	o->qd = queryDesc;
+	o->queryid = queryDesc->plannedstmt->queryId;
+	o->start = ++np1_seq;
+	o->toplevel = (mnp_collector_nesting_level() == 0);
+	o->returns_rows = queryDesc->operation == CMD_SELECT ||
+		queryDesc->plannedstmt->hasReturning;
+}
+
+/* Take queryDesc off the running list; its start sequence number, or 0. */
+static inline uint64
+np1_open_take(QueryDesc *qd)
+{
+	for (int i = np1_nopen - 1; i >= 0; i--)
+	{
+		if (np1_open[i].qd == qd)
+		{
+			uint64		start = np1_open[i].start;
+
+			memmove(&np1_open[i], &np1_open[i + 1],
+					sizeof(np1Open) * (np1_nopen - i - 1));
+			np1_nopen--;
+			return start;
+		}
+	}
+	return 0;
+}
+
+/* ExecutorEnd: account one finished execution. */
+void
+mnp_nplus1_observe(const mnpExecSample *x)
+{
+	QueryDesc  *qd = x->query_desc;
+	uint64		start;
+	TimestampTz start_ts;
+	TimestampTz end_ts;
+	bool		block;
+	LocalTransactionId lxid;
+	bool		returns_rows;
+	np1Slot    *s;
+	uint64		h;
+	int64		rows;
+
+	start = np1_open_take(qd);
+	if (!mnp_nplus1_enabled)
+	{
+		if (np1_uow.active)
+			np1_close(false);
+		return;
+	}
+	/* executors ended while the transaction is already finishing */
+	if (!IsTransactionState())
+		return;
+	np1_register_callbacks();
+	if (start == 0)
+		start = ++np1_seq;		/* started before the detector was on */
+
+	/*
+	 * x->now is the start of the client statement (no clock is read per
+	 * statement); for a client statement that is its own start, and its end
+	 * follows from its duration.  Nested statements run inside their client
+	 * statement's transaction, where only transaction boundaries matter.
+	 */
+	start_ts = x->now;
+	end_ts = x->now + (TimestampTz) (x->duration_ms * 1000.0);
+	block = IsTransactionBlock();
+	lxid = MyProc->lxid;
+
+	if (np1_uow.active)
+	{
+		bool		boundary;
+
+		if (block != np1_uow.block)
+			boundary = true;
+		else if (block)
+			boundary = (lxid != np1_uow.lxid);
+		else
+			boundary = (start_ts - np1_uow.last_end >=
+						(TimestampTz) mnp_nplus1_gap_ms * 1000);
+		if (boundary)
+			np1_close(false);
+		else if (end_ts - np1_uow.start >= (TimestampTz) NP1_SEGMENT_MS * 1000)
+			np1_close(true);
+	}
+	if (!np1_uow.active)
+	{
+		np1_uow.active = true;
+		np1_uow.block = block;
+		np1_uow.lxid = lxid;
+		np1_uow.start = start_ts;
+		np1_uow.last_end = end_ts;
+	}
+	if (end_ts > np1_uow.last_end)
+		np1_uow.last_end = end_ts;
+
+	returns_rows = x->operation == CMD_SELECT ||
+		qd->plannedstmt->hasReturning;
+
+	/*
+	 * es_processed only counts the last ExecutorRun call, which for a cursor
+	 * (a PL/pgSQL FOR loop fetches in batches) is the final, empty fetch; the
+	 * total-time instrumentation has summed every call (the collector has
+	 * closed its loop already).
+	 */
+	rows = (int64) x->rows;
+	if (qd->totaltime != NULL && qd->totaltime->ntuples > (double) rows)
+		rows = (int64) qd->totaltime->ntuples;
+
+	s = np1_slot_get(x->queryid);
+	if (s == NULL)
+	{
+		np1_uow.dropped++;
+		return;
+	}
+
+	h = np1_param_hash(qd);
+	if (s->calls == 0)
+	{
+		s->userid = x->userid;
+		s->toplevel = x->toplevel;
+		s->operation = x->operation;
+		s->first_start = start;
+		s->first_hash = h;
+		s->varied = false;
+		s->multi_xact = false;
+		s->first_lxid = lxid;
+		s->confirmed = -1;
+		s->rows_total = 0;
+		s->max_rows = 0;
+		s->total_ms = 0.0;
+		s->min_ms = x->duration_ms;
+		memset(s->mg_count, 0, sizeof(s->mg_count));
+		np1_snapshot_candidates(s);
+	}
+	else
+	{
+		if (h != s->first_hash)
+			s->varied = true;
+		if (lxid != s->first_lxid)
+			s->multi_xact = true;
+		if (x->duration_ms < s->min_ms)
+			s->min_ms = x->duration_ms;
+	}
+	s->calls++;
+	s->last_start = start;
+	s->total_ms += x->duration_ms;
+	if (returns_rows)
+	{
+		s->rows_total += rows;
+		if (rows > s->max_rows)
+			s->max_rows = rows;
+	}
+	np1_mg_add(s, h);
+
+	if (returns_rows && rows > 0)
+		np1_recent_note(x->queryid, start, rows, x->toplevel);
+
+	/* the run reaches the threshold: analyse the plan once */
+	if (s->calls == mnp_nplus1_min_repeats && s->confirmed == -1)
+	{
+		if (np1_uow.nconfirmed < NP1_CONFIRMED)
+		{
+			np1Confirmed *cf = &np1_confirmed[np1_uow.nconfirmed];
+
+			cf->slot = (int) (s - np1_slots);
+			mnp_nplus1_advise(qd->plannedstmt, x->operation, &cf->advice);
+			s->confirmed = (int16) np1_uow.nconfirmed++;
+		}
+		else
+		{
+			s->confirmed = -2;
+			np1_uow.dropped++;
+		}
+	}
+}
