@@ -121,6 +121,18 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION medianest_perf.statement_histogram(bigint) IS
   'Non-empty latency buckets [lower_ms, upper_ms) of one statement, summed over the entries the caller may see';
 
+CREATE FUNCTION medianest_perf.latency_bucket(
+    ms double precision,
+    OUT bucket integer,
+    OUT lower_ms double precision,
+    OUT upper_ms double precision)
+RETURNS record
+AS 'MODULE_PATHNAME', 'mnp_latency_bucket'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION medianest_perf.latency_bucket(double precision) IS
+  'The latency-histogram bucket [lower_ms, upper_ms) a duration in milliseconds falls in';
+
 CREATE FUNCTION medianest_perf.statement_indexes(
     OUT userid oid,
     OUT dbid oid,

@@ -123,6 +123,26 @@ SELECT bool_or(h.lower_ms <= s.min_time_ms AND s.min_time_ms < h.upper_ms) AS mi
   CROSS JOIN LATERAL (SELECT s.min_time_ms AS lo, s.max_time_ms AS hi) h2
  WHERE s.query = 'SELECT pg_sleep($1)';
 
+-- the bucketing: every duration lies in its bucket, buckets are contiguous
+-- and at most 10 % wide, from 0.01 ms to beyond 100 s
+SELECT count(*) AS durations,
+       bool_and(b.lower_ms <= d.ms AND d.ms < b.upper_ms) AS inside_bucket,
+       bool_and(b.bucket = 0 OR b.upper_ms = 'Infinity' OR b.upper_ms <= b.lower_ms * 1.1000001) AS narrow
+  FROM (SELECT 0.01 * power(1.1, i / 7.0) * (1 + j * 1e-9) AS ms
+          FROM generate_series(-20, 1300) i, generate_series(-1, 1) j) d,
+       medianest_perf.latency_bucket(d.ms) b;
+SELECT bucket, lower_ms, upper_ms FROM medianest_perf.latency_bucket(0);
+SELECT bucket, round(lower_ms::numeric, 6) AS lower_ms, round(upper_ms::numeric, 6) AS upper_ms
+  FROM medianest_perf.latency_bucket(0.01);
+SELECT bucket, upper_ms > 100000 AS beyond_100s FROM medianest_perf.latency_bucket(99999);
+SELECT bucket, upper_ms FROM medianest_perf.latency_bucket(1e12);
+SELECT * FROM medianest_perf.latency_bucket(-1);
+SELECT * FROM medianest_perf.latency_bucket('NaN');
+-- exact bounds belong to the bucket they start
+SELECT bool_and((medianest_perf.latency_bucket(b.lower_ms)).bucket = b.bucket) AS bounds_ok
+  FROM generate_series(1, 171) i,
+       medianest_perf.latency_bucket(0.01 * power(1.1, i - 0.5)) b;
+
 -- unknown queryid: no buckets
 SELECT count(*) FROM medianest_perf.statement_histogram(0);
 

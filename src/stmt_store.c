@@ -67,6 +67,7 @@ PG_FUNCTION_INFO_V1(mnp_statements_info);
 PG_FUNCTION_INFO_V1(mnp_statement_histogram);
 PG_FUNCTION_INFO_V1(mnp_reset_statements);
 PG_FUNCTION_INFO_V1(mnp_statement_indexes);
+PG_FUNCTION_INFO_V1(mnp_latency_bucket);
 
 #define MNP_STAT_FILE		"pg_stat/medianest_perf.stat"
 #define MNP_STAT_FILE_TMP	MNP_STAT_FILE ".tmp"
@@ -276,28 +277,41 @@ mnp_hist_init(void)
 	mnp_hist_ready = true;
 }
 
-/* The bucket of a duration: a binary search over the lower bounds. */
+/*
+ * The bucket of a duration.  log2 of the ratio to the first bound is
+ * approximated from the IEEE-754 exponent and mantissa bits (the linear
+ * mantissa never overestimates log2, by at most 0.086); scaled to buckets
+ * that is an underestimate by less than one bucket, which a comparison or
+ * two with the exact bounds corrects.  No libm call on the hot path.
+ */
 int
 mnp_hist_bucket(double ms)
 {
-	int			lo = 0;
-	int			hi = MNP_HIST_NBUCKETS - 1;
+	double		r;
+	uint64		bits;
+	double		log2r;
+	int			b;
 
 	if (unlikely(!mnp_hist_ready))
 		mnp_hist_init();
 	if (!(ms >= MNP_HIST_MIN_MS))	/* also catches NaN */
 		return 0;
-	/* invariant: bounds[lo] <= ms, and ms < bounds[hi + 1] */
-	while (lo < hi)
-	{
-		int			mid = (lo + hi + 1) / 2;
+	if (ms >= mnp_hist_bounds[MNP_HIST_NBUCKETS - 1])
+		return MNP_HIST_NBUCKETS - 1;
 
-		if (mnp_hist_bounds[mid] <= ms)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	return lo;
+	r = ms / MNP_HIST_MIN_MS;
+	memcpy(&bits, &r, sizeof(bits));
+	log2r = (double) ((int) ((bits >> 52) & 0x7FF) - 1023) +
+		(double) (bits & UINT64CONST(0xFFFFFFFFFFFFF)) / 4503599627370496.0;
+	/* buckets per doubling: 1 / log2(1.1) */
+	b = 1 + (int) (log2r * 7.272540897341713);
+	if (b < 1)
+		b = 1;
+	while (b < MNP_HIST_NBUCKETS - 1 && mnp_hist_bounds[b + 1] <= ms)
+		b++;
+	while (b > 1 && mnp_hist_bounds[b] > ms)
+		b--;
+	return b;
 }
 
 double
@@ -989,6 +1003,33 @@ mnp_statement_histogram(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * medianest_perf.latency_bucket(ms): the histogram bucket a duration falls
+ * in, with its bounds (to read statement_histogram, and to test the
+ * bucketing).
+ */
+Datum
+mnp_latency_bucket(PG_FUNCTION_ARGS)
+{
+	double		ms = PG_GETARG_FLOAT8(0);
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	int			b;
+
+	if (isnan(ms) || ms < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("duration must be a non-negative number of milliseconds")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	b = mnp_hist_bucket(ms);
+	values[0] = Int32GetDatum(b);
+	values[1] = Float8GetDatum(mnp_hist_lower(b));
+	values[2] = Float8GetDatum(mnp_hist_upper(b));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
 /* medianest_perf.reset_statements() */
