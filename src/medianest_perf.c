@@ -24,6 +24,7 @@
 #include "utils/guc.h"
 
 #include "medianest_perf.h"
+#include "health.h"
 #include "index_usage.h"
 #include "slowlog.h"
 
@@ -52,6 +53,7 @@ _PG_init(void)
 	mnp_slowlog_init();
 	mnp_collector_init_gucs();
 	mnp_index_usage_init();
+	mnp_health_init();
 
 	MarkGUCPrefixReserved(MNP_NAME);
 
