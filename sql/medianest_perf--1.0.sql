@@ -1088,6 +1088,1432 @@ COMMENT ON COLUMN medianest_perf.table_scans.reason IS 'One sentence with the ev
 
 
 -----------------------------------------------------------------------------
+-- Recommendations, health and metrics (src/health.c, src/metrics.c)
+-----------------------------------------------------------------------------
+
+-- One place to read everything: the recommendations view gathers the
+-- findings of every part, health() turns them into scores and metrics()
+-- exports the figures in the Prometheus text format.  The thresholds are the
+-- medianest_perf.* settings listed by health_settings() (src/health.c).
+--
+-- Optional parts (n_plus_one, bloat_report, index_advice) are reached with
+-- dynamic SQL after a catalog check, so this section installs and works
+-- without them and picks them up once they exist.  The two expensive inputs
+-- are bounded and cached per session (session_cache_get/put):
+--   * bloat_report is read at most once per bloat_cache_max_age, and only by
+--     callers allowed to read it (superuser or pg_stat_scan_tables);
+--   * index_advice(time_limit_ms => advice_time_limit_ms) is called at most
+--     once per advice_cache_max_age (-1: never from here).
+--
+-- Every statement-based finding and health figure is about the current
+-- database; connections and long transactions are cluster-wide.
+--
+-- Severity.  Time-based findings compare their time with T, the total time
+-- of the statements recorded for this database: share = time / T.
+--   slow_query          critical if a call reached critical_query_ms, else warning
+--   temp_spill, offset_pagination, n_plus_one, write_loop
+--                       critical if share >= time_share_critical, else warning
+--   repeated_query, cache_hit_ratio (statement), missing_index
+--                       critical if share >= time_share_critical, warning if
+--                       share >= time_share_warning, else info (missing_index
+--                       uses the advisor's workload cost saved as its share)
+--   cache_hit_ratio (database)  critical below cache_hit_ratio_critical, else warning
+--   invalid_index, duplicate_index, unused_index (verdict unused)  warning
+--   redundant_index, unused_index (verdicts rarely_used, write_heavy)  info
+--   seq_scan_heavy      warning
+--   table_bloat, index_bloat  critical if bloat_pct >= 100 * bloat_share_critical
+--   stale_statistics, vacuum_lag  critical when the last (auto)analyze resp.
+--                       (auto)vacuum is older than maintenance_max_age or never
+--                       happened (vacuum_lag also when dead rows reach
+--                       vacuum_dead_ratio_critical of the live rows), else warning
+--   connection_saturation  critical from connection_critical_ratio, warning
+--                       from connection_warning_ratio
+--   long_transaction    critical from long_transaction_critical, warning from
+--                       long_transaction_warning
+--
+-- Impact (0-100, the order within a severity): the share of something the
+-- finding accounts for, in percent:
+--   statement findings: their time (n_plus_one and friends: the time batching
+--     would save) / T; missing_index: workload cost saved / cost before;
+--   index and bloat findings: index size or reclaimable bytes / database size;
+--   seq_scan_heavy: rows its sequential scans read / all rows read in the
+--     database by sequential and index scans;
+--   cache_hit_ratio (database): the miss ratio; stale_statistics: rows
+--     modified / rows; vacuum_lag: dead / (live + dead); connection_saturation:
+--     slots in use / usable slots; long_transaction: age / long_transaction_critical.
+--
+-- Health.  Every figure f gets a sub-score from a ramp with an ideal value
+-- I, a warning value W and a critical value C (higher is worse when C > I,
+-- better when C < I):
+--   f at or better than I: 100;  between I and W: linear 100 -> 75;
+--   between W and C: linear 75 -> 0;  at or beyond C: 0.
+-- A component's score is the mean of its available sub-scores, rounded; a
+-- component with no available figure has a NULL score.  overall is the
+-- weighted mean of the available components (weights: query_performance 25,
+-- indexes 20, cache_efficiency 15, maintenance_bloat 15, connections 10,
+-- transactions 15).  Grades: A+ >= 97, A >= 93, A- >= 90, B+ >= 87, B >= 83,
+-- B- >= 80, C+ >= 77, C >= 73, C- >= 70, D+ >= 67, D >= 63, D- >= 60, else F.
+-- Counting figures (invalid indexes, tables needing ANALYZE or VACUUM,
+-- deadlocks, ...) use I = 0, W = 1, C = health_count_critical.
+
+CREATE FUNCTION medianest_perf.health_settings(
+    OUT cache_hit_ratio_warning double precision,
+    OUT cache_hit_ratio_critical double precision,
+    OUT statement_hit_ratio_warning double precision,
+    OUT cache_min_blocks bigint,
+    OUT temp_spill_min_kb bigint,
+    OUT offset_min_rows bigint,
+    OUT stale_stats_ratio double precision,
+    OUT stale_stats_min_rows bigint,
+    OUT vacuum_dead_ratio double precision,
+    OUT vacuum_dead_ratio_critical double precision,
+    OUT vacuum_min_dead_rows bigint,
+    OUT maintenance_max_age interval,
+    OUT long_transaction_warning interval,
+    OUT long_transaction_critical interval,
+    OUT connection_warning_ratio double precision,
+    OUT connection_critical_ratio double precision,
+    OUT rollback_ratio_warning double precision,
+    OUT rollback_ratio_critical double precision,
+    OUT slow_call_share_warning double precision,
+    OUT slow_call_share_critical double precision,
+    OUT time_share_warning double precision,
+    OUT time_share_critical double precision,
+    OUT index_waste_warning double precision,
+    OUT index_waste_critical double precision,
+    OUT bloat_share_warning double precision,
+    OUT bloat_share_critical double precision,
+    OUT health_count_critical bigint,
+    OUT metrics_top_statements bigint,
+    OUT advice_cache_max_age integer,
+    OUT advice_time_limit_ms bigint,
+    OUT bloat_cache_max_age integer)
+RETURNS record
+AS 'MODULE_PATHNAME', 'mnp_health_settings'
+LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION medianest_perf.health_settings() IS
+  'Current thresholds of recommendations, health() and metrics() (the medianest_perf.* settings of the same names), typed; advice_cache_max_age and bloat_cache_max_age in seconds (-1 = off), advice_time_limit_ms in milliseconds, temp_spill_min_kb in kB';
+
+CREATE FUNCTION medianest_perf.session_cache_get(
+    key text,
+    max_age_s integer,
+    OUT stored_at timestamptz,
+    OUT value jsonb)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mnp_session_cache_get'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION medianest_perf.session_cache_get(text, integer) IS
+  'The value this role stored with session_cache_put(key, ...) in this database and session, if at most max_age_s seconds old; no row otherwise (always none for max_age_s < 0)';
+
+CREATE FUNCTION medianest_perf.session_cache_put(key text, value jsonb)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'mnp_session_cache_put'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION medianest_perf.session_cache_put(text, jsonb) IS
+  'Keep a value for this role, database and session under key (8 slots, the oldest replaced); returns the time stored. Used for the bloat report and index advice the recommendations reuse';
+
+CREATE FUNCTION medianest_perf.session_cache_clear()
+RETURNS void
+AS 'MODULE_PATHNAME', 'mnp_session_cache_clear'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION medianest_perf.session_cache_clear() IS
+  'Forget the bloat report and index advice this session cached, so that the next read of recommendations, health() or metrics() computes them again';
+
+CREATE FUNCTION medianest_perf.statement_metrics_1_0(
+    top_n integer,
+    le_ms double precision[],
+    OUT userid oid,
+    OUT dbid oid,
+    OUT toplevel boolean,
+    OUT queryid bigint,
+    OUT calls bigint,
+    OUT rows bigint,
+    OUT total_time_ms double precision,
+    OUT p95_ms double precision,
+    OUT p99_ms double precision,
+    OUT slow_calls bigint,
+    OUT critical_calls bigint,
+    OUT bucket_le_ms double precision[],
+    OUT bucket_calls bigint[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mnp_statement_metrics_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION medianest_perf.statement_metrics_1_0(integer, double precision[]) IS
+  'The top_n statements by total time whose queryid the caller may see, with cumulative latency bucket counts: bucket_calls[i] = calls in histogram buckets whose upper bound is at most le_ms[i]; no rows when the library is not preloaded';
+
+CREATE FUNCTION medianest_perf.score_ramp(
+    value double precision, ideal double precision,
+    warning double precision, critical double precision)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE
+           WHEN r.x IS NULL THEN NULL
+           WHEN r.x <= r.i THEN 100
+           WHEN r.x >= r.c THEN 0
+           WHEN r.x <= r.w THEN 100 - 25 * (r.x - r.i) / (r.w - r.i)
+           ELSE 75 - 75 * (r.x - r.w) / (r.c - r.w)
+         END
+    FROM (SELECT d * $1 AS x, d * $2 AS i,
+                 LEAST(GREATEST(d * $3, d * $2), d * $4) AS w, d * $4 AS c
+            FROM (SELECT CASE WHEN $4 >= $2 THEN 1.0 ELSE -1.0 END::double precision AS d) s) r
+$$;
+
+COMMENT ON FUNCTION medianest_perf.score_ramp(double precision, double precision, double precision, double precision) IS
+  'Health sub-score 0-100 of a figure: 100 at or better than ideal, 75 at warning, 0 at or beyond critical, linear in between (works in both directions)';
+
+CREATE FUNCTION medianest_perf.grade(score double precision)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE WHEN $1 IS NULL THEN NULL
+              WHEN $1 >= 97 THEN 'A+' WHEN $1 >= 93 THEN 'A' WHEN $1 >= 90 THEN 'A-'
+              WHEN $1 >= 87 THEN 'B+' WHEN $1 >= 83 THEN 'B' WHEN $1 >= 80 THEN 'B-'
+              WHEN $1 >= 77 THEN 'C+' WHEN $1 >= 73 THEN 'C' WHEN $1 >= 70 THEN 'C-'
+              WHEN $1 >= 67 THEN 'D+' WHEN $1 >= 63 THEN 'D' WHEN $1 >= 60 THEN 'D-'
+              ELSE 'F' END
+$$;
+
+COMMENT ON FUNCTION medianest_perf.grade(double precision) IS
+  'Letter grade of a score 0-100: A+ >= 97, A >= 93, A- >= 90, B+ >= 87, ... D- >= 60, F below';
+
+CREATE FUNCTION medianest_perf.severity_rank(severity text)
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE $1 WHEN 'critical' THEN 1 WHEN 'warning' THEN 2 WHEN 'info' THEN 3 ELSE 4 END
+$$;
+
+COMMENT ON FUNCTION medianest_perf.severity_rank(text) IS
+  'Sort key of a severity: critical 1, warning 2, info 3';
+
+CREATE FUNCTION medianest_perf.short_query(query text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE WHEN pg_catalog.length(q) > 100 THEN pg_catalog.left(q, 99) || '…' ELSE q END
+    FROM (SELECT pg_catalog.btrim(pg_catalog.regexp_replace($1, '\s+', ' ', 'g')) AS q) x
+$$;
+
+COMMENT ON FUNCTION medianest_perf.short_query(text) IS
+  'A statement text on one line, cut at 100 characters, for findings';
+
+CREATE FUNCTION medianest_perf.keyset_clause(order_key text, page_size text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  items text[];
+  exprs text[] := '{}';
+  descs boolean[] := '{}';
+  marks text[] := '{}';
+  item text;
+  e text;
+  cond text;
+  terms text[] := '{}';
+  ch text;
+  quote text;
+  depth integer := 0;
+  i integer;
+  j integer;
+BEGIN
+  IF order_key IS NULL THEN
+    RETURN NULL;
+  END IF;
+  -- split at the commas outside parentheses and quotes
+  items := '{}';
+  item := '';
+  FOR i IN 1 .. pg_catalog.length(order_key) LOOP
+    ch := pg_catalog.substr(order_key, i, 1);
+    IF quote IS NOT NULL THEN
+      IF ch = quote THEN
+        quote := NULL;
+      END IF;
+    ELSIF ch IN ('''', '"') THEN
+      quote := ch;
+    ELSIF ch = '(' THEN
+      depth := depth + 1;
+    ELSIF ch = ')' THEN
+      depth := depth - 1;
+    ELSIF ch = ',' AND depth = 0 THEN
+      items := items || pg_catalog.btrim(item);
+      item := '';
+      CONTINUE;
+    END IF;
+    item := item || ch;
+  END LOOP;
+  items := items || pg_catalog.btrim(item);
+  FOREACH item IN ARRAY items LOOP
+    e := pg_catalog.regexp_replace(pg_catalog.btrim(item),
+                                   '\s+(ASC|DESC)?(\s+NULLS\s+(FIRST|LAST))?$', '', 'i');
+    exprs := exprs || e;
+    descs := descs || (item ~* '\mDESC\M');
+    marks := marks || (':last_' || COALESCE(NULLIF(pg_catalog.btrim(
+               pg_catalog.regexp_replace(pg_catalog.lower(e), '[^a-z0-9_]+', '_', 'g'), '_'), ''), 'key'));
+  END LOOP;
+  IF pg_catalog.cardinality(exprs) = 1 THEN
+    cond := pg_catalog.format('%s %s %s', exprs[1], CASE WHEN descs[1] THEN '<' ELSE '>' END, marks[1]);
+  ELSIF NOT (true = ANY (descs)) OR NOT (false = ANY (descs)) THEN
+    cond := pg_catalog.format('(%s) %s (%s)', pg_catalog.array_to_string(exprs, ', '),
+                              CASE WHEN descs[1] THEN '<' ELSE '>' END,
+                              pg_catalog.array_to_string(marks, ', '));
+  ELSE
+    -- mixed directions: compare column by column
+    FOR i IN 1 .. pg_catalog.cardinality(exprs) LOOP
+      cond := NULL;
+      FOR j IN 1 .. i - 1 LOOP
+        cond := COALESCE(cond || ' AND ', '') || pg_catalog.format('%s = %s', exprs[j], marks[j]);
+      END LOOP;
+      cond := COALESCE(cond || ' AND ', '')
+              || pg_catalog.format('%s %s %s', exprs[i], CASE WHEN descs[i] THEN '<' ELSE '>' END, marks[i]);
+      terms := terms || ('(' || cond || ')');
+    END LOOP;
+    cond := '(' || pg_catalog.array_to_string(terms, ' OR ') || ')';
+  END IF;
+  RETURN pg_catalog.format('WHERE %s ORDER BY %s LIMIT %s', cond, pg_catalog.btrim(order_key),
+                           COALESCE(page_size, 'n'));
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.keyset_clause(text, text) IS
+  'Keyset (cursor) pagination for an ORDER BY key: the condition to AND into the WHERE clause in place of OFFSET, with :last_<column> placeholders for the last row of the previous page, then the same ORDER BY and LIMIT';
+
+CREATE FUNCTION medianest_perf.table_maintenance(
+    OUT relid oid,
+    OUT schemaname name,
+    OUT relname name,
+    OUT n_live_tup bigint,
+    OUT est_rows double precision,
+    OUT n_dead_tup bigint,
+    OUT n_mod_since_analyze bigint,
+    OUT last_vacuum timestamptz,
+    OUT last_analyze timestamptz,
+    OUT vacuum_count bigint,
+    OUT analyze_count bigint,
+    OUT frozen_xid_age integer,
+    OUT autovacuum_enabled boolean,
+    OUT stale_statistics boolean,
+    OUT stale_critical boolean,
+    OUT vacuum_lag boolean,
+    OUT vacuum_critical boolean)
+RETURNS SETOF record
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT t.relid, t.schemaname, t.relname, t.n_live_tup, t.est_rows, t.n_dead_tup,
+         t.n_mod_since_analyze, t.last_vac, t.last_an, t.vacuum_count, t.analyze_count,
+         t.xid_age, t.av_enabled,
+         t.stale, t.stale AND (t.last_an IS NULL OR t.now_ts - t.last_an > t.max_age),
+         t.lag, t.lag AND (t.last_vac IS NULL OR t.now_ts - t.last_vac > t.max_age
+                           OR t.n_dead_tup >= t.dead_crit * t.n_live_tup)
+    FROM (
+      SELECT u.relid, u.schemaname, u.relname, u.n_live_tup, u.n_dead_tup, u.n_mod_since_analyze,
+             GREATEST(u.n_live_tup, c.reltuples, 0)::double precision AS est_rows,
+             GREATEST(u.last_vacuum, u.last_autovacuum) AS last_vac,
+             GREATEST(u.last_analyze, u.last_autoanalyze) AS last_an,
+             u.vacuum_count + u.autovacuum_count AS vacuum_count,
+             u.analyze_count + u.autoanalyze_count AS analyze_count,
+             pg_catalog.age(c.relfrozenxid) AS xid_age,
+             NOT COALESCE('autovacuum_enabled=false' = ANY (c.reloptions)
+                          OR 'autovacuum_enabled=off' = ANY (c.reloptions), false) AS av_enabled,
+             (u.n_mod_since_analyze >= s.stale_stats_min_rows
+              AND u.n_mod_since_analyze >= s.stale_stats_ratio
+                                           * GREATEST(u.n_live_tup, c.reltuples, 0)) AS stale,
+             (u.n_dead_tup >= s.vacuum_min_dead_rows
+              AND u.n_dead_tup >= s.vacuum_dead_ratio * u.n_live_tup) AS lag,
+             s.vacuum_dead_ratio_critical AS dead_crit,
+             s.maintenance_max_age AS max_age,
+             pg_catalog.now() AS now_ts
+        FROM pg_catalog.pg_stat_user_tables u
+        JOIN pg_catalog.pg_class c ON c.oid = u.relid
+        CROSS JOIN medianest_perf.health_settings() s
+       WHERE u.schemaname NOT IN ('medianest_perf')
+         AND u.schemaname !~ '^pg_temp_'
+    ) t
+$$;
+
+COMMENT ON FUNCTION medianest_perf.table_maintenance() IS
+  'Per user table of this database: dead rows, rows modified since ANALYZE, last (auto)vacuum and (auto)analyze, and whether its statistics are stale or VACUUM lags behind (the stale_statistics and vacuum_lag rules of recommendations, and their critical forms)';
+
+CREATE FUNCTION medianest_perf.can_read(relation text)
+RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  -- two steps: has_table_privilege() fails on a relation that does not exist
+  IF pg_catalog.to_regclass(relation) IS NULL THEN
+    RETURN false;
+  END IF;
+  RETURN pg_catalog.has_table_privilege(pg_catalog.to_regclass(relation), 'SELECT');
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.can_read(text) IS
+  'Whether a relation exists and the caller may read it: how recommendations, health() and metrics() decide to use an optional part';
+
+CREATE FUNCTION medianest_perf.bloat_inputs(
+    OUT available boolean,
+    OUT measured_at timestamptz,
+    OUT relations jsonb)
+RETURNS record
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  max_age integer;
+  msg text;
+BEGIN
+  available := false;
+  SELECT s.bloat_cache_max_age INTO max_age FROM medianest_perf.health_settings() s;
+  IF max_age < 0 OR NOT medianest_perf.can_read('medianest_perf.bloat_report') THEN
+    RETURN;
+  END IF;
+  SELECT c.stored_at, c.value INTO measured_at, relations
+    FROM medianest_perf.session_cache_get('bloat_report', max_age) c;
+  IF NOT FOUND THEN
+    BEGIN
+      EXECUTE $q$
+        SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                 'relid', b.relid, 'schemaname', b.schemaname, 'relname', b.relname,
+                 'kind', b.kind, 'method', b.method, 'total_bytes', b.total_bytes,
+                 'dead_bytes', b.dead_bytes, 'reclaimable_bytes', b.reclaimable_bytes,
+                 'bloat_pct', b.bloat_pct, 'bloat_pct_error', b.bloat_pct_error,
+                 'reliable', b.reliable, 'live_tuples', b.live_tuples,
+                 'dead_tuples', b.dead_tuples, 'note', b.note, 'action', b.action)), '[]')
+          FROM medianest_perf.bloat_report b$q$
+        INTO relations;
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+      RAISE WARNING 'medianest_perf: bloat_report failed, leaving bloat out: %', msg;
+      RETURN;
+    END;
+    measured_at := medianest_perf.session_cache_put('bloat_report', relations);
+  END IF;
+  available := true;
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.bloat_inputs() IS
+  'The bloat_report rows the recommendations, health() and metrics() use, read at most once per bloat_cache_max_age per session; available is false when the bloat part is not installed, bloat_cache_max_age = -1, or the caller may not read bloat_report (superuser or pg_stat_scan_tables)';
+
+CREATE FUNCTION medianest_perf.advice_inputs(
+    OUT available boolean,
+    OUT advised_at timestamptz,
+    OUT advice jsonb)
+RETURNS record
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  max_age integer;
+  limit_ms bigint;
+  fn oid;
+  msg text;
+BEGIN
+  available := false;
+  SELECT s.advice_cache_max_age, s.advice_time_limit_ms INTO max_age, limit_ms
+    FROM medianest_perf.health_settings() s;
+  IF max_age < 0 OR NOT medianest_perf.is_preloaded() THEN
+    RETURN;
+  END IF;
+  SELECT p.oid INTO fn
+    FROM pg_catalog.pg_proc p
+   WHERE p.pronamespace = 'medianest_perf'::regnamespace
+     AND p.proname = 'index_advice'
+     AND 'time_limit_ms' = ANY (p.proargnames)
+   LIMIT 1;
+  IF fn IS NULL THEN
+    RETURN;
+  END IF;
+  IF NOT pg_catalog.has_function_privilege(fn, 'EXECUTE') THEN
+    RETURN;
+  END IF;
+  SELECT c.stored_at, c.value INTO advised_at, advice
+    FROM medianest_perf.session_cache_get('index_advice', max_age) c;
+  IF NOT FOUND THEN
+    BEGIN
+      EXECUTE 'SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(a) ORDER BY a.rank), ''[]'')
+                 FROM medianest_perf.index_advice(time_limit_ms => $1) a'
+        INTO advice USING LEAST(limit_ms, 2147483647)::integer;
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+      RAISE WARNING 'medianest_perf: index_advice() failed, leaving missing indexes out: %', msg;
+      advice := pg_catalog.jsonb_build_object('error', msg);
+    END;
+    advised_at := medianest_perf.session_cache_put('index_advice', advice);
+  END IF;
+  available := pg_catalog.jsonb_typeof(advice) = 'array';
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.advice_inputs() IS
+  'The index_advice() rows the recommendations use: called with time_limit_ms => advice_time_limit_ms at most once per advice_cache_max_age per session (a failure is cached too, as {"error": ...}); available is false when the advisor is not installed, advice_cache_max_age = -1, the library is not preloaded or the caller may not execute index_advice()';
+
+CREATE FUNCTION medianest_perf.statement_object(queryid bigint)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT 'query ' || COALESCE($1::text, '<insufficient privilege>')
+$$;
+
+COMMENT ON FUNCTION medianest_perf.statement_object(bigint) IS
+  'The object column of a statement finding: query <queryid>, or query <insufficient privilege> for another user''s statement';
+
+CREATE FUNCTION medianest_perf.recommendations_1_0(
+    OUT category text,
+    OUT severity text,
+    OUT object text,
+    OUT finding text,
+    OUT evidence jsonb,
+    OUT action text,
+    OUT impact double precision)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  s record;
+  dboid oid;
+  dbname name;
+  dbsize double precision;
+  preloaded boolean := medianest_perf.is_preloaded();
+  tot double precision := 0;
+  blksz double precision := pg_catalog.current_setting('block_size')::double precision;
+  slow_txt text := COALESCE(pg_catalog.current_setting('medianest_perf.slow_query_ms', true), '?');
+  crit_txt text := COALESCE(pg_catalog.current_setting('medianest_perf.critical_query_ms', true), '?');
+  work_mem_b double precision := pg_catalog.pg_size_bytes(pg_catalog.current_setting('work_mem'));
+  sb_b double precision := pg_catalog.pg_size_bytes(pg_catalog.current_setting('shared_buffers'));
+  hit bigint;
+  rd bigint;
+  ratio double precision;
+  b record;
+  a record;
+BEGIN
+  SELECT * INTO s FROM medianest_perf.health_settings();
+  SELECT d.oid, d.datname INTO dboid, dbname
+    FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database();
+  dbsize := GREATEST(pg_catalog.pg_database_size(dboid), 1);
+
+  ---------------------------------------------------------------- statements
+  IF preloaded THEN
+    SELECT COALESCE(pg_catalog.sum(st.total_time_ms), 0) INTO tot
+      FROM medianest_perf.statements_1_0(false) st WHERE st.dbid = dboid;
+
+    -- slow_query
+    RETURN QUERY
+    SELECT 'slow_query'::text,
+           CASE WHEN st.critical_calls > 0 THEN 'critical' ELSE 'warning' END,
+           medianest_perf.statement_object(st.queryid),
+           pg_catalog.format('%s of its %s calls were slow, %s of them critical (by the slow_query_ms and critical_query_ms in force when they ran, now %s and %s); mean %s ms, p95 %s ms, max %s ms, %s%% of the recorded statement time: %s',
+             st.slow_calls, st.calls, st.critical_calls, slow_txt, crit_txt,
+             pg_catalog.round(st.mean_time_ms::numeric, 1), pg_catalog.round(st.p95_ms::numeric, 1),
+             pg_catalog.round(st.max_time_ms::numeric, 1),
+             pg_catalog.round((100 * st.total_time_ms / NULLIF(tot, 0))::numeric, 1),
+             medianest_perf.short_query(st.query)),
+           pg_catalog.jsonb_build_object(
+             'queryid', st.queryid, 'userid', st.userid, 'query', st.query,
+             'calls', st.calls, 'slow_calls', st.slow_calls, 'critical_calls', st.critical_calls,
+             'mean_ms', st.mean_time_ms, 'p95_ms', st.p95_ms, 'p99_ms', st.p99_ms,
+             'max_ms', st.max_time_ms, 'total_time_ms', st.total_time_ms,
+             'time_share', st.total_time_ms / NULLIF(tot, 0)),
+           CASE WHEN st.queryid IS NOT NULL THEN pg_catalog.format(
+             'SELECT plan FROM medianest_perf.slow_queries WHERE queryid = %s ORDER BY duration_ms DESC LIMIT 1;',
+             st.queryid) END,
+           100 * st.total_time_ms / NULLIF(tot, 0)
+      FROM medianest_perf.statements st
+     WHERE st.dbid = dboid AND st.slow_calls > 0;
+
+    -- temp_spill
+    RETURN QUERY
+    SELECT 'temp_spill'::text,
+           CASE WHEN t.share >= s.time_share_critical THEN 'critical' ELSE 'warning' END,
+           medianest_perf.statement_object(t.queryid),
+           pg_catalog.format('writes %s of temporary files per call on average (%s over %s calls) because its sorts or hashes do not fit in work_mem = %s; about %s (twice what it wrote per call, rounded up: generous when a sort merged in several passes) keeps them in memory; set it for its role or with SET LOCAL in the transaction that runs it rather than server-wide, since every sort and hash of every session may use that much: %s',
+             pg_catalog.pg_size_pretty(t.per_call::bigint), pg_catalog.pg_size_pretty(t.spilled::bigint),
+             t.calls, pg_catalog.current_setting('work_mem'), t.suggest, medianest_perf.short_query(t.query)),
+           pg_catalog.jsonb_build_object(
+             'queryid', t.queryid, 'userid', t.userid, 'query', t.query, 'calls', t.calls,
+             'temp_blks_written', t.temp_blks_written, 'temp_bytes_per_call', t.per_call::bigint,
+             'work_mem', pg_catalog.current_setting('work_mem'), 'suggested_work_mem', t.suggest,
+             'total_time_ms', t.total_time_ms, 'time_share', t.share),
+           pg_catalog.format('ALTER ROLE %I SET work_mem = %L;', pg_catalog.pg_get_userbyid(t.userid), t.suggest),
+           100 * t.share
+      FROM (SELECT st.*, st.temp_blks_written * blksz AS spilled,
+                   st.temp_blks_written * blksz / st.calls AS per_call,
+                   st.total_time_ms / NULLIF(tot, 0) AS share,
+                   pg_catalog.power(2, pg_catalog.ceil(pg_catalog.log(2::numeric,
+                     GREATEST(2 * st.temp_blks_written * blksz / st.calls, 2 * work_mem_b, 1048576)::numeric
+                     / 1048576)))::bigint || 'MB' AS suggest
+              FROM medianest_perf.statements st
+             WHERE st.dbid = dboid AND st.temp_blks_written > 0) t
+     WHERE t.per_call >= s.temp_spill_min_kb * 1024.0;
+
+    -- cache_hit_ratio of single statements
+    RETURN QUERY
+    SELECT 'cache_hit_ratio'::text,
+           CASE WHEN t.share >= s.time_share_critical THEN 'critical'
+                WHEN t.share >= s.time_share_warning THEN 'warning' ELSE 'info' END,
+           medianest_perf.statement_object(t.queryid),
+           pg_catalog.format('finds only %s%% of the shared blocks it touches in shared_buffers (statement_hit_ratio_warning = %s%%): %s blocks per call, %s of them read from outside (%s per call) with shared_buffers = %s; if these blocks are the hot working set a larger shared_buffers keeps them, if the statement reads far more blocks than the %s rows per call it returns it lacks an index: %s',
+             pg_catalog.round((100 * t.cache_hit_ratio)::numeric, 1),
+             pg_catalog.round((100 * s.statement_hit_ratio_warning)::numeric, 1),
+             pg_catalog.round(((t.shared_blks_hit + t.shared_blks_read)::numeric / t.calls), 1),
+             pg_catalog.round((t.shared_blks_read::numeric / t.calls), 1),
+             pg_catalog.pg_size_pretty((t.shared_blks_read * blksz / t.calls)::bigint),
+             pg_catalog.current_setting('shared_buffers'),
+             pg_catalog.round((t.rows::numeric / t.calls), 1),
+             medianest_perf.short_query(t.query)),
+           pg_catalog.jsonb_build_object(
+             'queryid', t.queryid, 'userid', t.userid, 'query', t.query, 'calls', t.calls,
+             'rows', t.rows, 'shared_blks_hit', t.shared_blks_hit, 'shared_blks_read', t.shared_blks_read,
+             'hit_ratio', t.cache_hit_ratio, 'threshold', s.statement_hit_ratio_warning,
+             'shared_buffers', pg_catalog.current_setting('shared_buffers'),
+             'total_time_ms', t.total_time_ms, 'time_share', t.share),
+           NULL::text,
+           100 * t.share
+      FROM (SELECT st.*, COALESCE(st.total_time_ms / NULLIF(tot, 0), 0) AS share
+              FROM medianest_perf.statements st
+             WHERE st.dbid = dboid
+               AND st.shared_blks_hit + st.shared_blks_read >= s.cache_min_blocks
+               AND st.cache_hit_ratio < s.statement_hit_ratio_warning) t;
+
+    -- offset_pagination, from the captured slow executions (they keep the
+    -- text with its constants, and the parameters when slow_query_parameters
+    -- is on)
+    RETURN QUERY
+    WITH sq AS (
+      SELECT q.queryid, q.query, q.duration_ms, q.rows,
+             COALESCE((pg_catalog.regexp_match(q.query, '\mOFFSET\s+([0-9]+)', 'i'))[1],
+                      (pg_catalog.regexp_match(q.parameters,
+                         '\$' || (pg_catalog.regexp_match(q.query, '\mOFFSET\s+\$([0-9]+)', 'i'))[1]
+                         || ' = ''([0-9]+)'''))[1])::numeric AS off
+        FROM medianest_perf.slow_queries q
+       WHERE q.dbid = dboid AND q.queryid IS NOT NULL
+    ),
+    agg AS (
+      SELECT sq.queryid, pg_catalog.max(sq.off) AS max_off, pg_catalog.count(*) AS n,
+             pg_catalog.max(sq.duration_ms) AS max_ms, pg_catalog.sum(sq.duration_ms) AS sum_ms,
+             (pg_catalog.array_agg(sq.query ORDER BY sq.off DESC, sq.duration_ms DESC))[1] AS sample,
+             (pg_catalog.array_agg(sq.rows ORDER BY sq.off DESC, sq.duration_ms DESC))[1] AS sample_rows
+        FROM sq
+       WHERE sq.off >= s.offset_min_rows
+       GROUP BY sq.queryid
+    ),
+    keyed AS (
+      SELECT g.*,
+             (SELECT m[1] FROM pg_catalog.regexp_matches(g.sample,
+                '\mORDER\s+?BY\s+?(.+?)\s+(LIMIT|OFFSET|FETCH)\M', 'gi') WITH ORDINALITY AS x(m, k)
+               ORDER BY x.k DESC LIMIT 1) AS order_key,
+             COALESCE((pg_catalog.regexp_match(g.sample, '\mLIMIT\s+([0-9]+)', 'i'))[1],
+                      (pg_catalog.regexp_match(g.sample, '\mFETCH\s+(FIRST|NEXT)\s+([0-9]+)', 'i'))[2]) AS page,
+             (SELECT pg_catalog.sum(st.total_time_ms) FROM medianest_perf.statements_1_0(false) st
+               WHERE st.dbid = dboid AND st.queryid = g.queryid) AS stmt_ms
+        FROM agg g
+    )
+    SELECT 'offset_pagination'::text,
+           CASE WHEN COALESCE(k.stmt_ms, k.sum_ms) / NULLIF(tot, 0) >= s.time_share_critical
+                THEN 'critical' ELSE 'warning' END,
+           medianest_perf.statement_object(k.queryid),
+           pg_catalog.format('pages with OFFSET: a captured execution skipped %s rows to return %s (%s captured slow execution(s) with OFFSET >= offset_min_rows = %s, up to %s ms); the server reads and throws away every skipped row, so each later page costs more: paginate on the ORDER BY key %s instead, remembering the last row of each page (the key must be unique: end it with a unique column): %s',
+             k.max_off, k.sample_rows, k.n, s.offset_min_rows, pg_catalog.round(k.max_ms::numeric, 1),
+             COALESCE('(' || pg_catalog.btrim(k.order_key) || ')', '(none: add an ORDER BY on a unique key)'),
+             medianest_perf.short_query(k.sample)),
+           pg_catalog.jsonb_build_object(
+             'queryid', k.queryid, 'query', k.sample, 'max_offset', k.max_off,
+             'captured_executions', k.n, 'max_duration_ms', k.max_ms,
+             'captured_duration_ms', k.sum_ms, 'order_by', pg_catalog.btrim(k.order_key),
+             'limit', k.page, 'statement_total_time_ms', k.stmt_ms),
+           medianest_perf.keyset_clause(k.order_key, k.page),
+           100 * COALESCE(k.stmt_ms, k.sum_ms) / NULLIF(tot, 0)
+      FROM keyed k;
+  END IF;
+
+  ------------------------------------------------------- database hit ratio
+  SELECT d.blks_hit, d.blks_read INTO hit, rd
+    FROM pg_catalog.pg_stat_database d WHERE d.datid = dboid;
+  ratio := hit::double precision / NULLIF(hit + rd, 0);
+  IF hit + rd >= s.cache_min_blocks AND ratio < s.cache_hit_ratio_warning THEN
+    RETURN QUERY
+    SELECT 'cache_hit_ratio'::text,
+           CASE WHEN ratio < s.cache_hit_ratio_critical THEN 'critical' ELSE 'warning' END,
+           pg_catalog.format('database %I', dbname),
+           pg_catalog.format('the database finds %s%% of the blocks it reads in shared_buffers (%s hits, %s reads since the statistics reset), below cache_hit_ratio_warning = %s%%; shared_buffers = %s and the database takes %s, %s',
+             pg_catalog.round((100 * ratio)::numeric, 2), hit, rd,
+             pg_catalog.round((100 * s.cache_hit_ratio_warning)::numeric, 2),
+             pg_catalog.current_setting('shared_buffers'), pg_catalog.pg_size_pretty(dbsize::bigint),
+             CASE WHEN dbsize > sb_b
+                  THEN pg_catalog.format('so the working set may not fit: raise shared_buffers to %s (up to about a quarter of the memory; takes effect after a restart)', x.suggest)
+                  ELSE 'so the database fits: the misses come from a cold cache after a restart or from other databases competing for the buffers (pg_prewarm warms it up)' END),
+           pg_catalog.jsonb_build_object(
+             'blks_hit', hit, 'blks_read', rd, 'hit_ratio', ratio,
+             'warning', s.cache_hit_ratio_warning, 'critical', s.cache_hit_ratio_critical,
+             'shared_buffers', pg_catalog.current_setting('shared_buffers'),
+             'database_bytes', dbsize::bigint),
+           CASE WHEN dbsize > sb_b THEN pg_catalog.format('ALTER SYSTEM SET shared_buffers = %L;', x.suggest) END,
+           100 * (1 - ratio)
+      FROM (SELECT pg_catalog.power(2, pg_catalog.ceil(pg_catalog.log(2::numeric,
+                     (LEAST(dbsize, 2 * sb_b) / 1048576)::numeric)))::bigint || 'MB' AS suggest) x;
+  END IF;
+
+  ----------------------------------------------------- maintenance of tables
+  RETURN QUERY
+  SELECT 'stale_statistics'::text,
+         CASE WHEN m.stale_critical THEN 'critical' ELSE 'warning' END,
+         pg_catalog.format('%I.%I', m.schemaname, m.relname),
+         pg_catalog.format('%s rows changed since its statistics were last gathered, %s%% of its %s rows (stale_stats_ratio = %s%%); last (auto)analyze %s%s, so the planner''s row estimates for it may be far off',
+           m.n_mod_since_analyze,
+           pg_catalog.round((100 * m.n_mod_since_analyze / GREATEST(m.est_rows, 1))::numeric, 1),
+           pg_catalog.round(m.est_rows::numeric), pg_catalog.round((100 * s.stale_stats_ratio)::numeric, 1),
+           CASE WHEN m.last_analyze IS NULL THEN 'never'
+                ELSE medianest_perf.format_duration(pg_catalog.now() - m.last_analyze) || ' ago' END,
+           CASE WHEN NOT m.autovacuum_enabled THEN ' (autovacuum is disabled for this table)' ELSE '' END),
+         pg_catalog.jsonb_build_object(
+           'n_mod_since_analyze', m.n_mod_since_analyze, 'n_live_tup', m.n_live_tup,
+           'rows', m.est_rows, 'last_analyze', m.last_analyze, 'analyze_count', m.analyze_count,
+           'autovacuum_enabled', m.autovacuum_enabled, 'threshold_ratio', s.stale_stats_ratio,
+           'threshold_rows', s.stale_stats_min_rows),
+         pg_catalog.format('ANALYZE %I.%I;', m.schemaname, m.relname),
+         100 * LEAST(1, m.n_mod_since_analyze / GREATEST(m.est_rows, 1))
+    FROM medianest_perf.table_maintenance() m
+   WHERE m.stale_statistics;
+
+  RETURN QUERY
+  SELECT 'vacuum_lag'::text,
+         CASE WHEN m.vacuum_critical THEN 'critical' ELSE 'warning' END,
+         pg_catalog.format('%I.%I', m.schemaname, m.relname),
+         pg_catalog.format('%s dead rows for %s live ones (%s%%, vacuum_dead_ratio = %s%%); last (auto)vacuum %s%s: they take space and slow every scan until VACUUM removes them',
+           m.n_dead_tup, m.n_live_tup,
+           pg_catalog.round((100.0 * m.n_dead_tup / GREATEST(m.n_live_tup, 1))::numeric, 1),
+           pg_catalog.round((100 * s.vacuum_dead_ratio)::numeric, 1),
+           CASE WHEN m.last_vacuum IS NULL THEN 'never'
+                ELSE medianest_perf.format_duration(pg_catalog.now() - m.last_vacuum) || ' ago' END,
+           CASE WHEN NOT m.autovacuum_enabled THEN ' (autovacuum is disabled for this table)' ELSE '' END),
+         pg_catalog.jsonb_build_object(
+           'n_dead_tup', m.n_dead_tup, 'n_live_tup', m.n_live_tup, 'last_vacuum', m.last_vacuum,
+           'vacuum_count', m.vacuum_count, 'frozen_xid_age', m.frozen_xid_age,
+           'autovacuum_enabled', m.autovacuum_enabled, 'threshold_ratio', s.vacuum_dead_ratio,
+           'critical_ratio', s.vacuum_dead_ratio_critical, 'threshold_rows', s.vacuum_min_dead_rows),
+         pg_catalog.format('VACUUM %I.%I;', m.schemaname, m.relname),
+         100 * m.n_dead_tup::double precision / GREATEST(m.n_live_tup + m.n_dead_tup, 1)
+    FROM medianest_perf.table_maintenance() m
+   WHERE m.vacuum_lag;
+
+  ---------------------------------------------- connections and transactions
+  RETURN QUERY
+  WITH c AS (
+    SELECT pg_catalog.count(*) AS used,
+           pg_catalog.count(*) FILTER (WHERE a.state = 'active') AS active,
+           pg_catalog.count(*) FILTER (WHERE a.state = 'idle') AS idle,
+           pg_catalog.count(*) FILTER (WHERE a.state LIKE 'idle in transaction%') AS idle_tx,
+           pg_catalog.current_setting('max_connections')::integer AS maxc,
+           pg_catalog.current_setting('superuser_reserved_connections')::integer AS reserved
+      FROM pg_catalog.pg_stat_activity a
+     WHERE a.backend_type = 'client backend'
+  )
+  SELECT 'connection_saturation'::text,
+         CASE WHEN r.ratio >= s.connection_critical_ratio THEN 'critical' ELSE 'warning' END,
+         'max_connections'::text,
+         pg_catalog.format('%s of %s usable connection slots are in use (%s%%; max_connections = %s, %s reserved for superusers): %s active, %s idle, %s idle in transaction%s',
+           c.used, r.usable, pg_catalog.round((100 * r.ratio)::numeric, 1), c.maxc, c.reserved,
+           c.active, c.idle, c.idle_tx,
+           CASE WHEN c.idle > c.active
+                THEN '; most are idle: a connection pooler (for example PgBouncer in transaction mode) serves the same clients with far fewer server connections'
+                ELSE '' END),
+         pg_catalog.jsonb_build_object('used', c.used, 'usable', r.usable, 'max_connections', c.maxc,
+           'superuser_reserved_connections', c.reserved, 'active', c.active, 'idle', c.idle,
+           'idle_in_transaction', c.idle_tx, 'ratio', r.ratio),
+         CASE WHEN c.idle_tx > 0
+              THEN 'ALTER SYSTEM SET idle_in_transaction_session_timeout = ''5min''; SELECT pg_reload_conf();' END,
+         100 * r.ratio
+    FROM c
+    CROSS JOIN LATERAL (SELECT GREATEST(c.maxc - c.reserved, 1) AS usable,
+                               c.used::double precision / GREATEST(c.maxc - c.reserved, 1) AS ratio) r
+   WHERE r.ratio >= s.connection_warning_ratio;
+
+  RETURN QUERY
+  SELECT 'long_transaction'::text,
+         CASE WHEN l.age >= s.long_transaction_critical THEN 'critical' ELSE 'warning' END,
+         pg_catalog.format('pid %s', l.pid),
+         pg_catalog.format('backend %s (user %s, application %s, database %s) has had a transaction open for %s (%s, long_transaction_warning = %s)%s; VACUUM cannot remove rows deleted since it began%s',
+           l.pid, COALESCE(l.usename::text, '?'), COALESCE(NULLIF(l.application_name, ''), '-'),
+           COALESCE(l.datname::text, '-'), medianest_perf.format_duration(l.age), COALESCE(l.state, 'state unknown'),
+           medianest_perf.format_duration(s.long_transaction_warning),
+           CASE WHEN l.state LIKE 'idle in transaction%'
+                THEN pg_catalog.format(', idle for %s', medianest_perf.format_duration(pg_catalog.now() - l.state_change))
+                ELSE '' END,
+           CASE WHEN l.state LIKE 'idle in transaction%'
+                THEN ' (idle_in_transaction_session_timeout ends such sessions)' ELSE '' END),
+         pg_catalog.jsonb_build_object('pid', l.pid, 'usename', l.usename, 'application_name', l.application_name,
+           'datname', l.datname, 'state', l.state, 'xact_start', l.xact_start,
+           'age_s', pg_catalog.date_part('epoch', l.age), 'backend_xmin_age', pg_catalog.age(l.backend_xmin),
+           'wait_event_type', l.wait_event_type, 'wait_event', l.wait_event),
+         CASE WHEN l.state LIKE 'idle in transaction%' THEN pg_catalog.format('SELECT pg_terminate_backend(%s);', l.pid)
+              ELSE pg_catalog.format('SELECT pg_cancel_backend(%s);', l.pid) END,
+         100 * LEAST(1, pg_catalog.date_part('epoch', l.age)
+                        / GREATEST(pg_catalog.date_part('epoch', s.long_transaction_critical), 1))
+    FROM (SELECT a.*, pg_catalog.now() - a.xact_start AS age
+            FROM pg_catalog.pg_stat_activity a
+           WHERE a.backend_type = 'client backend'
+             AND a.pid <> pg_catalog.pg_backend_pid()
+             AND a.xact_start IS NOT NULL) l
+   WHERE l.age >= s.long_transaction_warning;
+
+  ------------------------------------------------------------------- indexes
+  RETURN QUERY
+  SELECT CASE i.verdict WHEN 'invalid' THEN 'invalid_index' WHEN 'duplicate' THEN 'duplicate_index'
+                        WHEN 'redundant' THEN 'redundant_index' ELSE 'unused_index' END,
+         CASE WHEN i.verdict IN ('invalid', 'duplicate', 'unused') THEN 'warning' ELSE 'info' END,
+         pg_catalog.format('%I.%I', i.schemaname, i.indexname),
+         i.reason,
+         pg_catalog.jsonb_build_object('verdict', i.verdict, 'score', i.score, 'table',
+           pg_catalog.format('%I.%I', i.schemaname, i.tablename), 'kind', i.kind,
+           'size_bytes', i.size_bytes, 'idx_scan', i.idx_scan, 'table_writes', i.table_writes,
+           'statements_using', i.statements_using, 'observed_since', i.observed_since),
+         i.action,
+         100 * i.size_bytes / dbsize
+    FROM medianest_perf.index_usage i
+   WHERE i.verdict <> 'ok' AND i.kind <> 'partition';
+
+  RETURN QUERY
+  SELECT 'seq_scan_heavy'::text,
+         'warning'::text,
+         pg_catalog.format('%I.%I', t.schemaname, t.tablename),
+         t.reason,
+         pg_catalog.jsonb_build_object('kind', t.kind, 'seq_scan', t.seq_scan, 'seq_tup_read', t.seq_tup_read,
+           'avg_seq_tup_read', t.avg_seq_tup_read, 'idx_scan', t.idx_scan,
+           'seq_scan_share', t.seq_scan_share, 'n_live_tup', t.n_live_tup, 'size_bytes', t.size_bytes,
+           'index_count', t.index_count),
+         CASE WHEN pg_catalog.to_regproc('medianest_perf.index_advice') IS NOT NULL
+              THEN pg_catalog.format('SELECT ddl FROM medianest_perf.index_advice() WHERE relid = %L::regclass;',
+                                     pg_catalog.format('%I.%I', t.schemaname, t.tablename)) END,
+         100 * t.seq_tup_read / NULLIF(x.all_rows, 0)
+    FROM medianest_perf.table_scans t
+    CROSS JOIN (SELECT pg_catalog.sum(a.seq_tup_read + a.idx_tup_fetch)::double precision AS all_rows
+                  FROM medianest_perf.table_scans a WHERE a.kind <> 'partition') x
+   WHERE t.missing_index_suspected AND t.kind <> 'partition';
+
+  ------------------------------------------------- N+1 (src/nplus1.c, optional)
+  IF preloaded AND medianest_perf.can_read('medianest_perf.n_plus_one') THEN
+    RETURN QUERY EXECUTE $q$
+    SELECT CASE n.kind WHEN 'repeated_identical' THEN 'repeated_query' ELSE n.kind END::text,
+           CASE WHEN n.share >= $3 THEN 'critical'
+                WHEN n.kind <> 'repeated_identical' OR n.share >= $4 THEN 'warning'
+                ELSE 'info' END::text,
+           medianest_perf.statement_object(n.repeated_queryid),
+           CASE n.kind
+             WHEN 'n_plus_one' THEN pg_catalog.format(
+               'N+1: after one statement returned rows, this statement ran once per row, up to %s times in one unit of work (%s units of work, %s calls, %s ms in all); one batched statement would save about %s ms (%s%% of the recorded statement time): %s  <- driven by: %s',
+               n.max_repeats, n.occurrences, n.total_repeated_calls, pg_catalog.round(n.total_time_ms::numeric, 1),
+               pg_catalog.round(n.estimated_saving_ms::numeric, 1), pg_catalog.round((100 * n.share)::numeric, 1),
+               medianest_perf.short_query(n.repeated_query), medianest_perf.short_query(n.source_query))
+             WHEN 'write_loop' THEN pg_catalog.format(
+               'write loop: this statement changed rows one at a time, up to %s times in one unit of work (%s units of work, %s calls, %s ms in all); one set-based statement would save about %s ms (%s%% of the recorded statement time): %s',
+               n.max_repeats, n.occurrences, n.total_repeated_calls, pg_catalog.round(n.total_time_ms::numeric, 1),
+               pg_catalog.round(n.estimated_saving_ms::numeric, 1), pg_catalog.round((100 * n.share)::numeric, 1),
+               medianest_perf.short_query(n.repeated_query))
+             ELSE pg_catalog.format(
+               'repeated query: the same statement with the same parameters ran up to %s times in one unit of work (%s units of work, %s calls, %s ms in all); caching the first result would save about %s ms (%s%% of the recorded statement time): %s',
+               n.max_repeats, n.occurrences, n.total_repeated_calls, pg_catalog.round(n.total_time_ms::numeric, 1),
+               pg_catalog.round(n.estimated_saving_ms::numeric, 1), pg_catalog.round((100 * n.share)::numeric, 1),
+               medianest_perf.short_query(n.repeated_query))
+           END,
+           pg_catalog.jsonb_build_object('kind', n.kind, 'userid', n.userid,
+             'application_name', n.application_name,
+             'source_queryid', n.source_queryid, 'source_query', n.source_query,
+             'repeated_queryid', n.repeated_queryid, 'repeated_query', n.repeated_query,
+             'occurrences', n.occurrences, 'max_repeats', n.max_repeats,
+             'total_repeated_calls', n.total_repeated_calls, 'total_time_ms', n.total_time_ms,
+             'estimated_saving_ms', n.estimated_saving_ms, 'time_share', n.share,
+             'first_seen', n.first_seen, 'last_seen', n.last_seen),
+           n.suggestion,
+           100 * n.share
+      FROM (SELECT p.*, COALESCE(p.estimated_saving_ms / NULLIF($2, 0), 0) AS share
+              FROM medianest_perf.n_plus_one p
+             WHERE p.dbid = $1) n
+    $q$ USING dboid, tot, s.time_share_critical, s.time_share_warning;
+  END IF;
+
+  ---------------------------------------------- bloat (src/bloat.c, optional)
+  SELECT * INTO b FROM medianest_perf.bloat_inputs();
+  IF b.available THEN
+    RETURN QUERY
+    SELECT CASE WHEN r->>'kind' = 'btree index' THEN 'index_bloat' ELSE 'table_bloat' END,
+           CASE WHEN (r->>'bloat_pct')::double precision >= 100 * s.bloat_share_critical
+                THEN 'critical' ELSE 'warning' END,
+           pg_catalog.format('%I.%I', r->>'schemaname', r->>'relname'),
+           pg_catalog.format('%s of its %s could be reclaimed (%s%%%s, measured by %s at %s); %s in dead rows',
+             pg_catalog.pg_size_pretty((r->>'reclaimable_bytes')::bigint),
+             pg_catalog.pg_size_pretty((r->>'total_bytes')::bigint),
+             pg_catalog.round((r->>'bloat_pct')::numeric, 1),
+             CASE WHEN (r->>'bloat_pct_error')::numeric > 0
+                  THEN ' ± ' || pg_catalog.round((r->>'bloat_pct_error')::numeric, 1) ELSE '' END,
+             r->>'method', pg_catalog.to_char(b.measured_at, 'YYYY-MM-DD HH24:MI:SSOF'),
+             pg_catalog.pg_size_pretty(COALESCE((r->>'dead_bytes')::bigint, 0))),
+           r || pg_catalog.jsonb_build_object('measured_at', b.measured_at),
+           (r->>'action') || ';',
+           100 * (r->>'reclaimable_bytes')::double precision / dbsize
+      FROM pg_catalog.jsonb_array_elements(b.relations) r
+     WHERE COALESCE(r->>'action', 'none') <> 'none';
+  END IF;
+
+  ----------------------------------------- missing indexes (advisor, optional)
+  SELECT * INTO a FROM medianest_perf.advice_inputs();
+  IF a.available THEN
+    RETURN QUERY
+    SELECT 'missing_index'::text,
+           CASE WHEN x.share >= s.time_share_critical THEN 'critical'
+                WHEN x.share >= s.time_share_warning THEN 'warning' ELSE 'info' END,
+           x.r->>'table_name',
+           pg_catalog.format('an index on %s (%s)%s%s would cut the planner cost of the %s statement(s) it helps by %s%% (workload cost %s -> %s, %s%% of it) for about %s (advice of %s)',
+             x.r->>'table_name',
+             (SELECT pg_catalog.string_agg(c, ', ') FROM pg_catalog.jsonb_array_elements_text(x.r->'key_columns') c),
+             COALESCE(' INCLUDE (' || (SELECT pg_catalog.string_agg(c, ', ')
+                                         FROM pg_catalog.jsonb_array_elements_text(x.r->'include_columns') c) || ')', ''),
+             COALESCE(' WHERE ' || (x.r->>'predicate'), ''),
+             COALESCE(pg_catalog.jsonb_array_length(CASE WHEN pg_catalog.jsonb_typeof(x.r->'queries') = 'array'
+                                                         THEN x.r->'queries' END), 0),
+             pg_catalog.round((x.r->>'improvement_pct')::numeric, 1),
+             pg_catalog.round((x.r->>'workload_cost_before')::numeric),
+             pg_catalog.round((x.r->>'workload_cost_after')::numeric),
+             pg_catalog.round((100 * x.share)::numeric, 1),
+             pg_catalog.pg_size_pretty((x.r->>'estimated_size_bytes')::bigint),
+             pg_catalog.to_char(a.advised_at, 'YYYY-MM-DD HH24:MI:SSOF')),
+           x.r || pg_catalog.jsonb_build_object('advised_at', a.advised_at),
+           x.r->>'ddl',
+           100 * x.share
+      FROM (SELECT e AS r,
+                   COALESCE(((e->>'workload_cost_before')::double precision
+                             - (e->>'workload_cost_after')::double precision)
+                            / NULLIF((e->>'workload_cost_before')::double precision, 0), 0) AS share
+              FROM pg_catalog.jsonb_array_elements(a.advice) e) x;
+  END IF;
+END;
+$fn$;
+
+COMMENT ON FUNCTION medianest_perf.recommendations_1_0() IS
+  'Rows of the recommendations view, unordered';
+
+CREATE VIEW medianest_perf.recommendations AS
+  SELECT r.category, r.severity, r.object, r.finding, r.evidence, r.action,
+         pg_catalog.round(r.impact::numeric, 2) AS impact
+    FROM medianest_perf.recommendations_1_0() r
+   ORDER BY medianest_perf.severity_rank(r.severity), r.impact DESC NULLS LAST,
+            r.category COLLATE "C", r.object COLLATE "C", r.finding COLLATE "C";
+
+GRANT SELECT ON medianest_perf.recommendations TO PUBLIC;
+
+COMMENT ON VIEW medianest_perf.recommendations IS
+  'Every finding of every part for the current database (connections and long transactions: the cluster), one row each, critical first, then by estimated impact: what is wrong, the numbers, and what to run';
+COMMENT ON COLUMN medianest_perf.recommendations.category IS 'missing_index, unused_index, duplicate_index, redundant_index, invalid_index, table_bloat, index_bloat, n_plus_one, repeated_query, write_loop, slow_query, seq_scan_heavy, offset_pagination, cache_hit_ratio, temp_spill, stale_statistics, vacuum_lag, connection_saturation or long_transaction';
+COMMENT ON COLUMN medianest_perf.recommendations.severity IS 'critical, warning or info (rules in the README and the install script)';
+COMMENT ON COLUMN medianest_perf.recommendations.object IS 'What the finding is about: schema.table or schema.index (quoted as needed), query <queryid> (query <insufficient privilege> for other users'' statements without pg_read_all_stats), database <name>, pid <pid>, or max_connections';
+COMMENT ON COLUMN medianest_perf.recommendations.finding IS 'One sentence with the numbers behind the finding';
+COMMENT ON COLUMN medianest_perf.recommendations.evidence IS 'The figures behind the finding as jsonb (statement text only as the statements view shows it to the caller)';
+COMMENT ON COLUMN medianest_perf.recommendations.action IS 'SQL to run or the setting to change, identifiers quoted; for offset_pagination the keyset clause to use in place of OFFSET; NULL when the fix lies outside the database';
+COMMENT ON COLUMN medianest_perf.recommendations.impact IS 'Estimated weight 0-100 of the finding: its share, in percent, of the recorded statement time, of the database size, of rows read, of connection slots, ... (per category in the README)';
+
+CREATE FUNCTION medianest_perf.health_sub(
+    value double precision, ideal double precision,
+    warning double precision, critical double precision)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT pg_catalog.jsonb_build_object(
+           'value', $1,
+           'score', pg_catalog.round(medianest_perf.score_ramp($1, $2, $3, $4)::numeric, 1),
+           'ideal', $2, 'warning', $3, 'critical', $4)
+$$;
+
+COMMENT ON FUNCTION medianest_perf.health_sub(double precision, double precision, double precision, double precision) IS
+  'One figure of health() details: its value, its sub-score (score_ramp) and the ramp it was scored on; score is null when the value is unknown';
+
+CREATE FUNCTION medianest_perf.health(
+    OUT component text,
+    OUT score integer,
+    OUT grade text,
+    OUT details jsonb)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  s record;
+  dboid oid;
+  preloaded boolean := medianest_perf.is_preloaded();
+  names text[] := ARRAY['query_performance', 'indexes', 'cache_efficiency',
+                        'maintenance_bloat', 'connections', 'transactions'];
+  weights double precision[] := ARRAY[25, 20, 15, 15, 10, 15];
+  det jsonb[] := ARRAY['{}', '{}', '{}', '{}', '{}', '{}']::jsonb[];
+  scores double precision[] := ARRAY[NULL, NULL, NULL, NULL, NULL, NULL]::double precision[];
+  cc double precision;
+  q record;
+  x record;
+  b record;
+  np double precision;
+  sc double precision;
+  wsum double precision := 0;
+  ssum double precision := 0;
+BEGIN
+  SELECT * INTO s FROM medianest_perf.health_settings();
+  cc := s.health_count_critical;
+  SELECT d.oid INTO dboid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database();
+
+  -- 1. query performance (and the statement figures cache_efficiency uses)
+  IF preloaded THEN
+    SELECT COALESCE(pg_catalog.sum(st.calls), 0) AS calls,
+           COALESCE(pg_catalog.sum(st.slow_calls), 0) AS slow_calls,
+           COALESCE(pg_catalog.sum(st.critical_calls), 0) AS critical_calls,
+           COALESCE(pg_catalog.sum(st.total_time_ms), 0) AS total_ms,
+           COALESCE(pg_catalog.sum(st.total_time_ms) FILTER (WHERE st.temp_blks_written > 0), 0) AS spill_ms
+      INTO q
+      FROM medianest_perf.statements_1_0(false) st WHERE st.dbid = dboid;
+    det[1] := pg_catalog.jsonb_build_object(
+      'statements', pg_catalog.jsonb_build_object('calls', q.calls, 'slow_calls', q.slow_calls,
+                                                  'critical_calls', q.critical_calls, 'total_time_ms', q.total_ms),
+      'slow_call_share', medianest_perf.health_sub(q.slow_calls::double precision / NULLIF(q.calls, 0), 0,
+                                                   s.slow_call_share_warning, s.slow_call_share_critical));
+    IF medianest_perf.can_read('medianest_perf.n_plus_one') THEN
+      EXECUTE 'SELECT COALESCE(pg_catalog.sum(n.estimated_saving_ms), 0) FROM medianest_perf.n_plus_one n WHERE n.dbid = $1'
+        INTO np USING dboid;
+      det[1] := det[1] || pg_catalog.jsonb_build_object(
+        'n_plus_one_time_share', medianest_perf.health_sub(np / NULLIF(q.total_ms, 0), 0,
+                                                          s.time_share_warning, s.time_share_critical));
+    END IF;
+    det[3] := pg_catalog.jsonb_build_object(
+      'temp_spill_time_share', medianest_perf.health_sub(q.spill_ms / NULLIF(q.total_ms, 0), 0,
+                                                          s.time_share_warning, s.time_share_critical));
+  ELSE
+    det[1] := '{"note": "medianest_perf is not preloaded: no statement statistics"}';
+  END IF;
+
+  -- 2. indexes
+  SELECT COALESCE(pg_catalog.sum(i.size_bytes) FILTER (
+                    WHERE i.verdict IN ('unused', 'duplicate', 'redundant', 'invalid')), 0) AS wasted,
+         COALESCE(pg_catalog.sum(i.size_bytes), 0) AS total,
+         pg_catalog.count(*) FILTER (WHERE i.verdict = 'invalid') AS invalid,
+         pg_catalog.count(*) AS indexes
+    INTO x
+    FROM medianest_perf.index_usage i WHERE i.kind <> 'partition';
+  det[2] := pg_catalog.jsonb_build_object(
+    'indexes', x.indexes, 'index_bytes', x.total, 'wasted_bytes', x.wasted,
+    'wasted_index_share', medianest_perf.health_sub(x.wasted::double precision / NULLIF(x.total, 0), 0,
+                                                    s.index_waste_warning, s.index_waste_critical),
+    'invalid_indexes', medianest_perf.health_sub(x.invalid, 0, 1, cc),
+    'seq_scan_heavy_tables', medianest_perf.health_sub(
+       (SELECT pg_catalog.count(*) FROM medianest_perf.table_scans t
+         WHERE t.missing_index_suspected AND t.kind <> 'partition'), 0, 1, cc));
+
+  -- 3. cache efficiency
+  SELECT d.blks_hit, d.blks_read, d.temp_bytes INTO x
+    FROM pg_catalog.pg_stat_database d WHERE d.datid = dboid;
+  det[3] := det[3] || pg_catalog.jsonb_build_object(
+    'blks_hit', x.blks_hit, 'blks_read', x.blks_read, 'temp_bytes', x.temp_bytes,
+    'hit_ratio', medianest_perf.health_sub(
+       CASE WHEN x.blks_hit + x.blks_read >= s.cache_min_blocks
+            THEN x.blks_hit::double precision / (x.blks_hit + x.blks_read) END,
+       1, s.cache_hit_ratio_warning, s.cache_hit_ratio_critical));
+
+  -- 4. maintenance and bloat
+  SELECT COALESCE(pg_catalog.sum(m.n_dead_tup), 0) AS dead,
+         COALESCE(pg_catalog.sum(m.n_live_tup), 0) AS live,
+         pg_catalog.count(*) FILTER (WHERE m.vacuum_lag) AS lagging,
+         pg_catalog.count(*) FILTER (WHERE m.stale_statistics) AS stale
+    INTO x
+    FROM medianest_perf.table_maintenance() m;
+  det[4] := pg_catalog.jsonb_build_object(
+    'dead_rows', x.dead, 'live_rows', x.live,
+    'dead_row_ratio', medianest_perf.health_sub(
+       CASE WHEN x.dead + x.live > 0 THEN x.dead::double precision / GREATEST(x.live, 1) END,
+       0, s.vacuum_dead_ratio, s.vacuum_dead_ratio_critical),
+    'tables_vacuum_lag', medianest_perf.health_sub(x.lagging, 0, 1, cc),
+    'tables_stale_statistics', medianest_perf.health_sub(x.stale, 0, 1, cc),
+    'frozen_xid_age', medianest_perf.health_sub(
+       (SELECT pg_catalog.age(d.datfrozenxid) FROM pg_catalog.pg_database d WHERE d.oid = dboid),
+       pg_catalog.current_setting('autovacuum_freeze_max_age')::double precision, 1e9, 1.5e9));
+  SELECT * INTO b FROM medianest_perf.bloat_inputs();
+  IF b.available THEN
+    SELECT COALESCE(pg_catalog.sum((r->>'reclaimable_bytes')::double precision), 0) AS reclaimable,
+           COALESCE(pg_catalog.sum((r->>'total_bytes')::double precision), 0) AS total
+      INTO x
+      FROM pg_catalog.jsonb_array_elements(b.relations) r
+     WHERE (r->>'reclaimable_bytes') IS NOT NULL;
+    det[4] := det[4] || pg_catalog.jsonb_build_object(
+      'bloat_measured_at', b.measured_at, 'reclaimable_bytes', x.reclaimable,
+      'bloat_share', medianest_perf.health_sub(x.reclaimable / NULLIF(x.total, 0), 0,
+                                               s.bloat_share_warning, s.bloat_share_critical));
+  END IF;
+
+  -- 5. connections (cluster)
+  SELECT pg_catalog.count(*) AS used,
+         pg_catalog.count(*) FILTER (WHERE a.state LIKE 'idle in transaction%') AS idle_tx,
+         GREATEST(pg_catalog.current_setting('max_connections')::integer
+                  - pg_catalog.current_setting('superuser_reserved_connections')::integer, 1) AS usable
+    INTO x
+    FROM pg_catalog.pg_stat_activity a WHERE a.backend_type = 'client backend';
+  det[5] := pg_catalog.jsonb_build_object(
+    'connections', x.used, 'usable', x.usable,
+    'connection_usage', medianest_perf.health_sub(x.used::double precision / x.usable,
+                                                  s.connection_warning_ratio / 2,
+                                                  s.connection_warning_ratio, s.connection_critical_ratio),
+    'idle_in_transaction', medianest_perf.health_sub(x.idle_tx, 0, 1, cc));
+
+  -- 6. transactions
+  SELECT d.xact_commit, d.xact_rollback, d.deadlocks, d.conflicts INTO x
+    FROM pg_catalog.pg_stat_database d WHERE d.datid = dboid;
+  det[6] := pg_catalog.jsonb_build_object(
+    'xact_commit', x.xact_commit, 'xact_rollback', x.xact_rollback,
+    'rollback_ratio', medianest_perf.health_sub(
+       x.xact_rollback::double precision / NULLIF(x.xact_commit + x.xact_rollback, 0),
+       0, s.rollback_ratio_warning, s.rollback_ratio_critical),
+    'deadlocks', medianest_perf.health_sub(x.deadlocks, 0, 1, cc),
+    'conflicts', medianest_perf.health_sub(x.conflicts, 0, 1, cc),
+    'oldest_transaction_s', medianest_perf.health_sub(
+       (SELECT COALESCE(pg_catalog.max(pg_catalog.date_part('epoch', pg_catalog.now() - a.xact_start)), 0)
+          FROM pg_catalog.pg_stat_activity a
+         WHERE a.backend_type = 'client backend' AND a.pid <> pg_catalog.pg_backend_pid()
+           AND a.xact_start IS NOT NULL),
+       0, pg_catalog.date_part('epoch', s.long_transaction_warning),
+       pg_catalog.date_part('epoch', s.long_transaction_critical)));
+
+  FOR i IN 1 .. 6 LOOP
+    SELECT pg_catalog.round(pg_catalog.avg((e.v->>'score')::double precision)) INTO sc
+      FROM pg_catalog.jsonb_each(det[i]) e(k, v)
+     WHERE pg_catalog.jsonb_typeof(e.v) = 'object' AND (e.v->>'score') IS NOT NULL;
+    scores[i] := sc;
+    IF scores[i] IS NOT NULL THEN
+      wsum := wsum + weights[i];
+      ssum := ssum + weights[i] * scores[i];
+    END IF;
+    component := names[i];
+    score := scores[i];
+    grade := medianest_perf.grade(scores[i]);
+    details := det[i];
+    RETURN NEXT;
+  END LOOP;
+
+  component := 'overall';
+  score := pg_catalog.round(ssum / NULLIF(wsum, 0));
+  grade := medianest_perf.grade(score);
+  details := (SELECT pg_catalog.jsonb_object_agg(names[i], pg_catalog.jsonb_build_object(
+                       'score', scores[i], 'weight', weights[i]))
+                FROM pg_catalog.generate_series(1, 6) i);
+  RETURN NEXT;
+END;
+$fn$;
+
+COMMENT ON FUNCTION medianest_perf.health() IS
+  'Health scores 0-100 with letter grades for query_performance, indexes, cache_efficiency, maintenance_bloat, connections and transactions, then overall (their weighted mean); details holds every figure with its sub-score and thresholds. Formulas in the README';
+
+-- Prometheus text exposition (format version 0.0.4): label values escaped
+-- by prom_escape(), one HELP and TYPE line per family, histograms cumulative
+-- with +Inf, _sum and _count.
+
+CREATE FUNCTION medianest_perf.prom_escape(value text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(COALESCE($1, ''),
+           '\', '\\'), '"', '\"'), E'\n', '\n')
+$$;
+
+COMMENT ON FUNCTION medianest_perf.prom_escape(text) IS
+  'A label value escaped for the Prometheus text format: backslash, double quote and line feed as \\, \" and \n';
+
+CREATE FUNCTION medianest_perf.prom_value(value double precision)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE WHEN $1 IS NULL THEN NULL
+              WHEN $1 = 'Infinity'::double precision THEN '+Inf'
+              WHEN $1 = '-Infinity'::double precision THEN '-Inf'
+              WHEN $1 = 'NaN'::double precision THEN 'NaN'
+              ELSE $1::text END
+$$;
+
+COMMENT ON FUNCTION medianest_perf.prom_value(double precision) IS
+  'A sample value in the Prometheus text format (+Inf, -Inf, NaN, else the shortest exact decimal form)';
+
+CREATE FUNCTION medianest_perf.prom_sample(name text, labels text[], value double precision)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE WHEN $3 IS NULL THEN NULL ELSE
+           $1 || COALESCE('{' || (SELECT pg_catalog.string_agg(
+                                    $2[2 * k - 1] || '="' || medianest_perf.prom_escape($2[2 * k]) || '"',
+                                    ',' ORDER BY k)
+                                    FROM pg_catalog.generate_series(1, COALESCE(pg_catalog.cardinality($2), 0) / 2) k)
+                          || '}', '')
+              || ' ' || medianest_perf.prom_value($3) END
+$$;
+
+COMMENT ON FUNCTION medianest_perf.prom_sample(text, text[], double precision) IS
+  'One sample line: name{label="value",...} value, from labels given as {name, value, name, value, ...}; NULL when the value is NULL';
+
+CREATE FUNCTION medianest_perf.prom_family(name text, type text, help text, samples text[])
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE WHEN COALESCE(pg_catalog.array_length(pg_catalog.array_remove($4, NULL), 1), 0) = 0 THEN NULL
+              ELSE '# HELP ' || $1 || ' ' || pg_catalog.replace(pg_catalog.replace($3, '\', '\\'), E'\n', '\n')
+                   || E'\n# TYPE ' || $1 || ' ' || $2 || E'\n'
+                   || pg_catalog.array_to_string(pg_catalog.array_remove($4, NULL), E'\n') || E'\n' END
+$$;
+
+COMMENT ON FUNCTION medianest_perf.prom_family(text, text, text, text[]) IS
+  'One metric family: its HELP and TYPE lines and its samples; NULL when it has no sample';
+
+CREATE FUNCTION medianest_perf.metrics(top_n integer DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  s record;
+  n integer;
+  dboid oid;
+  dbname text;
+  preloaded boolean := medianest_perf.is_preloaded();
+  fam text[] := '{}';
+  le_ms double precision[];
+  r record;
+  b record;
+  lbl text[];
+  calls_s text[] := '{}';
+  rows_s text[] := '{}';
+  time_s text[] := '{}';
+  slow_s text[] := '{}';
+  crit_s text[] := '{}';
+  p95_s text[] := '{}';
+  p99_s text[] := '{}';
+  hist_s text[] := '{}';
+BEGIN
+  SELECT * INTO s FROM medianest_perf.health_settings();
+  n := COALESCE(top_n, s.metrics_top_statements);
+  IF n < 0 THEN
+    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+      MESSAGE = 'top_n must not be negative',
+      HINT = 'Pass NULL to use medianest_perf.metrics_top_statements, or 0 to leave statements out.';
+  END IF;
+  SELECT d.oid, d.datname INTO dboid, dbname
+    FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database();
+
+  fam := fam || medianest_perf.prom_family('medianest_perf_info', 'gauge',
+    'Always 1; labels say the extension version and whether the library is preloaded.',
+    ARRAY[medianest_perf.prom_sample('medianest_perf_info',
+            ARRAY['version', (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'medianest_perf'),
+                  'preloaded', preloaded::text], 1)]);
+
+  IF preloaded THEN
+    -- the store bucket boundaries (0.01 ms * 1.1^k) nearest to the usual ones
+    le_ms := ARRAY(SELECT DISTINCT 0.01 * pg_catalog.power(1.1::double precision,
+                            pg_catalog.round(pg_catalog.ln(t / 0.01) / pg_catalog.ln(1.1)))
+                     FROM pg_catalog.unnest(ARRAY[0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500,
+                                                  1000, 2500, 5000, 10000, 30000, 60000]::double precision[]) t
+                    ORDER BY 1);
+    FOR r IN
+      SELECT m.*, COALESCE(d.datname::text, m.dbid::text) AS datname,
+             pg_catalog.pg_get_userbyid(m.userid)::text AS username
+        FROM medianest_perf.statement_metrics_1_0(n, le_ms) m
+        LEFT JOIN pg_catalog.pg_database d ON d.oid = m.dbid
+       ORDER BY m.total_time_ms DESC, m.queryid, m.userid, m.dbid, m.toplevel
+    LOOP
+      lbl := ARRAY['datname', r.datname, 'user', r.username, 'queryid', r.queryid::text,
+                   'toplevel', r.toplevel::text];
+      calls_s := calls_s || medianest_perf.prom_sample('medianest_perf_statement_calls_total', lbl, r.calls);
+      rows_s := rows_s || medianest_perf.prom_sample('medianest_perf_statement_rows_total', lbl, r.rows);
+      time_s := time_s || medianest_perf.prom_sample('medianest_perf_statement_exec_time_seconds_total', lbl, r.total_time_ms / 1000);
+      slow_s := slow_s || medianest_perf.prom_sample('medianest_perf_statement_slow_calls_total', lbl, r.slow_calls);
+      crit_s := crit_s || medianest_perf.prom_sample('medianest_perf_statement_critical_calls_total', lbl, r.critical_calls);
+      p95_s := p95_s || medianest_perf.prom_sample('medianest_perf_statement_p95_seconds', lbl, r.p95_ms / 1000);
+      p99_s := p99_s || medianest_perf.prom_sample('medianest_perf_statement_p99_seconds', lbl, r.p99_ms / 1000);
+      FOR i IN 1 .. pg_catalog.cardinality(r.bucket_le_ms) LOOP
+        hist_s := hist_s || medianest_perf.prom_sample('medianest_perf_statement_duration_seconds_bucket',
+                              lbl || ARRAY['le', medianest_perf.prom_value(r.bucket_le_ms[i] / 1000)],
+                              r.bucket_calls[i]);
+      END LOOP;
+      hist_s := hist_s
+        || medianest_perf.prom_sample('medianest_perf_statement_duration_seconds_bucket', lbl || ARRAY['le', '+Inf'], r.calls)
+        || medianest_perf.prom_sample('medianest_perf_statement_duration_seconds_sum', lbl, r.total_time_ms / 1000)
+        || medianest_perf.prom_sample('medianest_perf_statement_duration_seconds_count', lbl, r.calls);
+    END LOOP;
+    fam := fam
+      || medianest_perf.prom_family('medianest_perf_statement_calls_total', 'counter',
+           'Executions of the statement (top statements by total time).', calls_s)
+      || medianest_perf.prom_family('medianest_perf_statement_rows_total', 'counter',
+           'Rows returned or affected by the statement.', rows_s)
+      || medianest_perf.prom_family('medianest_perf_statement_exec_time_seconds_total', 'counter',
+           'Total execution time of the statement, in seconds.', time_s)
+      || medianest_perf.prom_family('medianest_perf_statement_slow_calls_total', 'counter',
+           'Executions at or over medianest_perf.slow_query_ms.', slow_s)
+      || medianest_perf.prom_family('medianest_perf_statement_critical_calls_total', 'counter',
+           'Executions at or over medianest_perf.critical_query_ms.', crit_s)
+      || medianest_perf.prom_family('medianest_perf_statement_p95_seconds', 'gauge',
+           '95th percentile execution time since the statistics reset, from the latency histogram, in seconds.', p95_s)
+      || medianest_perf.prom_family('medianest_perf_statement_p99_seconds', 'gauge',
+           '99th percentile execution time since the statistics reset, from the latency histogram, in seconds.', p99_s)
+      || medianest_perf.prom_family('medianest_perf_statement_duration_seconds', 'histogram',
+           'Execution time of the statement, in seconds (bucket bounds are latency histogram boundaries, 0.01 ms * 1.1^k).', hist_s);
+
+    SELECT * INTO r FROM medianest_perf.statements_info();
+    fam := fam
+      || medianest_perf.prom_family('medianest_perf_statements_entries', 'gauge',
+           'Statement entries kept in shared memory.',
+           ARRAY[medianest_perf.prom_sample('medianest_perf_statements_entries', '{}', r.entries)])
+      || medianest_perf.prom_family('medianest_perf_statements_max_entries', 'gauge',
+           'medianest_perf.max_statements.',
+           ARRAY[medianest_perf.prom_sample('medianest_perf_statements_max_entries', '{}', r.max_entries)])
+      || medianest_perf.prom_family('medianest_perf_statements_evicted_entries_total', 'counter',
+           'Statement entries evicted to make room.',
+           ARRAY[medianest_perf.prom_sample('medianest_perf_statements_evicted_entries_total', '{}', r.evicted_entries)])
+      || medianest_perf.prom_family('medianest_perf_statements_dropped_samples_total', 'counter',
+           'Executions that could not be recorded.',
+           ARRAY[medianest_perf.prom_sample('medianest_perf_statements_dropped_samples_total', '{}', r.dropped_samples)]);
+
+    SELECT * INTO r FROM medianest_perf.slow_queries_info();
+    fam := fam
+      || medianest_perf.prom_family('medianest_perf_slow_queries_captured_total', 'counter',
+           'Slow executions captured (with text and plan) since the last reset.',
+           ARRAY[medianest_perf.prom_sample('medianest_perf_slow_queries_captured_total', '{}', r.captured)])
+      || medianest_perf.prom_family('medianest_perf_slow_queries_overwritten_total', 'counter',
+           'Captured slow executions overwritten because the ring was full.',
+           ARRAY[medianest_perf.prom_sample('medianest_perf_slow_queries_overwritten_total', '{}', r.overwritten)]);
+    SELECT COALESCE(pg_catalog.sum(st.slow_calls - st.critical_calls), 0) AS warning,
+           COALESCE(pg_catalog.sum(st.critical_calls), 0) AS critical
+      INTO r FROM medianest_perf.statements_1_0(false) st;
+    fam := fam || medianest_perf.prom_family('medianest_perf_slow_calls_total', 'counter',
+      'Executions of recorded statements by severity: warning (at or over slow_query_ms, under critical_query_ms) and critical.',
+      ARRAY[medianest_perf.prom_sample('medianest_perf_slow_calls_total', ARRAY['severity', 'warning'], r.warning),
+            medianest_perf.prom_sample('medianest_perf_slow_calls_total', ARRAY['severity', 'critical'], r.critical)]);
+
+    IF medianest_perf.can_read('medianest_perf.n_plus_one') THEN
+      EXECUTE $q$
+        WITH k AS (
+          SELECT x.dbid, y.kind FROM
+            (SELECT DISTINCT n.dbid FROM medianest_perf.n_plus_one n UNION SELECT $1) x(dbid)
+            CROSS JOIN (VALUES ('n_plus_one'), ('repeated_identical'), ('write_loop')) y(kind)
+        ),
+        g AS (
+          SELECT k.dbid, k.kind, COALESCE(d.datname::text, k.dbid::text) AS datname,
+                 pg_catalog.count(n.kind) AS incidents,
+                 COALESCE(pg_catalog.sum(n.occurrences), 0) AS occurrences,
+                 COALESCE(pg_catalog.sum(n.total_repeated_calls), 0) AS calls,
+                 COALESCE(pg_catalog.sum(n.estimated_saving_ms), 0) / 1000 AS saving
+            FROM k
+            LEFT JOIN medianest_perf.n_plus_one n ON n.dbid = k.dbid AND n.kind = k.kind
+            LEFT JOIN pg_catalog.pg_database d ON d.oid = k.dbid
+           GROUP BY k.dbid, k.kind, d.datname
+        )
+        SELECT pg_catalog.array_agg(medianest_perf.prom_sample('medianest_perf_n_plus_one_incidents',
+                 ARRAY['datname', g.datname, 'kind', g.kind], g.incidents) ORDER BY g.datname, g.kind) AS incidents,
+               pg_catalog.array_agg(medianest_perf.prom_sample('medianest_perf_n_plus_one_occurrences_total',
+                 ARRAY['datname', g.datname, 'kind', g.kind], g.occurrences) ORDER BY g.datname, g.kind) AS occurrences,
+               pg_catalog.array_agg(medianest_perf.prom_sample('medianest_perf_n_plus_one_repeated_calls_total',
+                 ARRAY['datname', g.datname, 'kind', g.kind], g.calls) ORDER BY g.datname, g.kind) AS calls,
+               pg_catalog.array_agg(medianest_perf.prom_sample('medianest_perf_n_plus_one_saving_seconds',
+                 ARRAY['datname', g.datname, 'kind', g.kind], g.saving) ORDER BY g.datname, g.kind) AS saving
+          FROM g
+      $q$ INTO r USING dboid;
+      fam := fam
+        || medianest_perf.prom_family('medianest_perf_n_plus_one_incidents', 'gauge',
+             'Distinct access-pattern incidents kept (kind n_plus_one, repeated_identical or write_loop).', r.incidents)
+        || medianest_perf.prom_family('medianest_perf_n_plus_one_occurrences_total', 'counter',
+             'Units of work in which an incident reached n_plus_one_min_repeats.', r.occurrences)
+        || medianest_perf.prom_family('medianest_perf_n_plus_one_repeated_calls_total', 'counter',
+             'Repeated calls of the incidents.', r.calls)
+        || medianest_perf.prom_family('medianest_perf_n_plus_one_saving_seconds', 'gauge',
+             'Executor time batching or caching would save, estimated, in seconds.', r.saving);
+    END IF;
+  END IF;
+
+  -- indexes of this database
+  SELECT pg_catalog.array_agg(medianest_perf.prom_sample('medianest_perf_indexes',
+           ARRAY['datname', dbname, 'verdict', v.verdict], COALESCE(g.n, 0)) ORDER BY v.verdict) AS counts,
+         pg_catalog.array_agg(medianest_perf.prom_sample('medianest_perf_index_size_bytes',
+           ARRAY['datname', dbname, 'verdict', v.verdict], COALESCE(g.bytes, 0)) ORDER BY v.verdict) AS bytes
+    INTO r
+    FROM (VALUES ('ok'), ('unused'), ('rarely_used'), ('duplicate'), ('redundant'),
+                 ('invalid'), ('write_heavy')) v(verdict)
+    LEFT JOIN (SELECT i.verdict, pg_catalog.count(*) AS n, pg_catalog.sum(i.size_bytes) AS bytes
+                 FROM medianest_perf.index_usage i WHERE i.kind <> 'partition'
+                GROUP BY i.verdict) g ON g.verdict = v.verdict;
+  fam := fam
+    || medianest_perf.prom_family('medianest_perf_indexes', 'gauge',
+         'Indexes of the database by index_usage verdict.', r.counts)
+    || medianest_perf.prom_family('medianest_perf_index_size_bytes', 'gauge',
+         'Size of the indexes of the database by index_usage verdict, in bytes.', r.bytes)
+    || medianest_perf.prom_family('medianest_perf_seq_scan_heavy_tables', 'gauge',
+         'Tables whose sequential scans suggest a missing index (table_scans.missing_index_suspected).',
+         ARRAY[medianest_perf.prom_sample('medianest_perf_seq_scan_heavy_tables', ARRAY['datname', dbname],
+                 (SELECT pg_catalog.count(*) FROM medianest_perf.table_scans t
+                   WHERE t.missing_index_suspected AND t.kind <> 'partition'))]);
+
+  -- bloat of this database
+  SELECT * INTO b FROM medianest_perf.bloat_inputs();
+  IF b.available THEN
+    SELECT pg_catalog.array_agg(medianest_perf.prom_sample('medianest_perf_bloat_reclaimable_bytes',
+             ARRAY['datname', dbname, 'kind', k.kind], COALESCE(g.reclaimable, 0)) ORDER BY k.kind) AS reclaimable,
+           pg_catalog.array_agg(medianest_perf.prom_sample('medianest_perf_bloat_measured_bytes',
+             ARRAY['datname', dbname, 'kind', k.kind], COALESCE(g.total, 0)) ORDER BY k.kind) AS total
+      INTO r
+      FROM (VALUES ('index'), ('table')) k(kind)
+      LEFT JOIN (SELECT CASE WHEN e->>'kind' = 'btree index' THEN 'index' ELSE 'table' END AS kind,
+                        pg_catalog.sum((e->>'reclaimable_bytes')::double precision) AS reclaimable,
+                        pg_catalog.sum((e->>'total_bytes')::double precision) AS total
+                   FROM pg_catalog.jsonb_array_elements(b.relations) e
+                  GROUP BY 1) g ON g.kind = k.kind;
+    fam := fam
+      || medianest_perf.prom_family('medianest_perf_bloat_reclaimable_bytes', 'gauge',
+           'Bytes a rewrite or rebuild would give back, summed over the measured relations (bloat_report).', r.reclaimable)
+      || medianest_perf.prom_family('medianest_perf_bloat_measured_bytes', 'gauge',
+           'Size of the relations bloat_report measured, in bytes.', r.total)
+      || medianest_perf.prom_family('medianest_perf_relation_bloat_reclaimable_bytes', 'gauge',
+           'Reclaimable bytes of each relation for which bloat_report proposes an action.',
+           ARRAY(SELECT medianest_perf.prom_sample('medianest_perf_relation_bloat_reclaimable_bytes',
+                          ARRAY['datname', dbname, 'schema', e->>'schemaname', 'relation', e->>'relname',
+                                'kind', e->>'kind'], (e->>'reclaimable_bytes')::double precision)
+                   FROM pg_catalog.jsonb_array_elements(b.relations) e
+                  WHERE COALESCE(e->>'action', 'none') <> 'none'
+                  ORDER BY e->>'schemaname', e->>'relname'));
+  END IF;
+
+  -- health
+  fam := fam || medianest_perf.prom_family('medianest_perf_health_score', 'gauge',
+    'Health score 0-100 of each component of health() and overall.',
+    ARRAY(SELECT medianest_perf.prom_sample('medianest_perf_health_score',
+                   ARRAY['datname', dbname, 'component', h.component], h.score)
+            FROM medianest_perf.health() h));
+
+  RETURN pg_catalog.array_to_string(pg_catalog.array_remove(fam, NULL), '');
+END;
+$fn$;
+
+COMMENT ON FUNCTION medianest_perf.metrics(integer) IS
+  'Prometheus text exposition (version 0.0.4): the top_n statements by total time (default medianest_perf.metrics_top_statements; calls, rows, time, slow calls, p95/p99 and a latency histogram, labelled datname, user, queryid, toplevel), store counters, slow calls by severity, N+1 incidents by kind, indexes by verdict, bloat bytes, health scores. EXECUTE is granted to pg_monitor';
+
+REVOKE ALL ON FUNCTION medianest_perf.metrics(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medianest_perf.metrics(integer) TO pg_monitor;
+
+
+-----------------------------------------------------------------------------
 -- Global reset
 -----------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@
 #include "utils/guc.h"
 
 #include "medianest_perf.h"
+#include "health.h"
 #include "index_usage.h"
 #include "slowlog.h"
 #include "nplus1.h"
@@ -54,6 +55,7 @@ _PG_init(void)
 	mnp_collector_init_gucs();
 	mnp_index_usage_init();
 	mnp_nplus1_init();
+	mnp_health_init();
 
 	MarkGUCPrefixReserved(MNP_NAME);
 

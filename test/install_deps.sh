@@ -11,6 +11,7 @@ packages=(
   libtap-parser-sourcehandler-pgtap-perl
   libkrb5-dev
   sqlsmith
+  python3
 )
 # Extra packages a caller may ask for (benchmarks, soak tests).
 packages+=("$@")
