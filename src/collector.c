@@ -35,6 +35,7 @@
 
 #include "medianest_perf.h"
 #include "slowlog.h"
+#include "stmt_sample.h"
 #include "stmt_store.h"
 
 int			mnp_track = MNP_TRACK_TOP;
@@ -262,9 +263,10 @@ mnp_ExecutorEnd(QueryDesc *queryDesc)
 								s.toplevel ? queryid : mnp_top_queryid);
 
 		/*
-		 * Which indexes the plan used: sampled at the 1st, 2nd, 4th, 8th ...
-		 * execution and every 1024th, so a statement's index list follows
-		 * plan changes without a plan walk per execution.
+		 * Which indexes the plan used, and the statement as executed (its
+		 * constants or parameter values, for the index advisor): sampled at
+		 * the 1st, 2nd, 4th, 8th ... execution and every 1024th, so both
+		 * follow changes without any work on the other executions.
 		 */
 		if (calls > 0 && ((calls & (calls - 1)) == 0 || calls % 1024 == 0))
 		{
@@ -276,6 +278,9 @@ mnp_ExecutorEnd(QueryDesc *queryDesc)
 										 MNP_STMT_MAX_INDEXES, &overflow);
 			if (n > 0 || overflow)
 				mnp_stmt_store_note_indexes(&key, oids, n, overflow);
+
+			/* the statement as executed, for the index advisor */
+			mnp_sample_capture(&key, queryDesc);
 		}
 	}
 
