@@ -35,14 +35,22 @@
  * noted; the final report still plans each helped statement once per
  * recommended index.
  *
- * Write penalty of an index on table T (documented in the README):
- *	  writes per access = (n_tup_ins + n_tup_upd + n_tup_del)
- *						  / (seq_scan + idx_scan)	  (pg_stat_user_tables)
- *	  penalty = writes per access x workload accesses of T (calls of the
- *				statements scanning T) x fraction of rows indexed
+ * Write penalty of an index on table T (documented in the README), over
+ * the same window as the workload's call counts:
+ *	  rows written = rows inserted, deleted or merged into T by the
+ *			workload's DML, plus rows updated -- fully when the UPDATE assigns
+ *			a column of the index, else times the fraction of T's updates
+ *			that were not HOT (pg_stat_user_tables n_tup_upd, n_tup_hot_upd);
+ *			from the statement store: the rows recorded for every visible
+ *			DML statement on T; for a given workload: calls x the planner's
+ *			row estimate of each given DML statement
+ *	  penalty = rows written x fraction of rows the index keeps (partial)
  *				x random_page_cost x write_cost_factor
  * i.e. every row written costs each new index about one random page
- * access, the price the planner puts on reading an index page.
+ * access, the price the planner puts on reading an index page.  Cumulative
+ * table counters (n_tup_ins ...) are not used for the amount: they count
+ * bulk loads since the last reset, which would make every index on a
+ * freshly loaded table look unaffordable.
  *
  *-------------------------------------------------------------------------
  */
@@ -190,67 +198,78 @@ mnp_adv_probe(mnpAdvCtx *ctx)
  *----------
  */
 
-/* Writes per access of a table, from its cumulative statistics. */
+/*
+ * Fraction of a table's updates that were not HOT (and so wrote an entry
+ * in every index), from its cumulative statistics; 1 when unknown.
+ */
 static double
-mnp_adv_writes_per_access(Oid relid)
+mnp_adv_nonhot_fraction(Oid relid)
 {
 	PgStat_StatTabEntry *t = pgstat_fetch_stat_tabentry(relid);
-	double		writes;
-	double		reads;
-	Relation	rel;
-	List	   *indexes;
-	ListCell   *lc;
 
-	if (t == NULL)
-		return 0;
-	writes = (double) (t->tuples_inserted + t->tuples_updated + t->tuples_deleted);
-	reads = (double) t->numscans;
-	rel = table_open(relid, AccessShareLock);
-	indexes = RelationGetIndexList(rel);
-	table_close(rel, AccessShareLock);
-	foreach(lc, indexes)
-	{
-		PgStat_StatTabEntry *it = pgstat_fetch_stat_tabentry(lfirst_oid(lc));
-
-		if (it != NULL)
-			reads += (double) it->numscans;
-	}
-	return writes / Max(reads, 1.0);
+	if (t == NULL || t->tuples_updated <= 0)
+		return 1.0;
+	return 1.0 - (double) t->tuples_hot_updated / (double) t->tuples_updated;
 }
 
-/* Write penalty of every useful candidate (see the header comment). */
+/* Whether an UPDATE assigning cols changes a column of the candidate. */
+static bool
+mnp_adv_update_touches(mnpAdvCand *c, Bitmapset *cols)
+{
+	Bitmapset  *pred_cols = NULL;
+	int			x = -1;
+
+	for (int i = 0; i < c->ncols; i++)
+		if (bms_is_member(c->cols[i].attnum, cols))
+			return true;
+	if (c->pred != NULL)
+	{
+		pull_varattnos((Node *) c->pred, 1, &pred_cols);
+		while ((x = bms_next_member(pred_cols, x)) >= 0)
+			if (bms_is_member(x + FirstLowInvalidHeapAttributeNumber, cols))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Write penalty of every useful candidate (see the header comment): the
+ * rows the workload writes to its table, an UPDATE counting fully when it
+ * assigns a column of the index (the index then gets a new entry and the
+ * update cannot be HOT) and otherwise as often as the table's updates were
+ * not HOT.
+ */
 static void
 mnp_adv_penalties(mnpAdvCtx *ctx, double write_cost_factor)
 {
-	List	   *done = NIL;
-	List	   *rates = NIL;	/* parallel to done: double * */
 	ListCell   *lc;
 
 	foreach(lc, ctx->cands)
 	{
 		mnpAdvCand *c = (mnpAdvCand *) lfirst(lc);
-		double		accesses = 0;
-		double	   *rate = NULL;
-		ListCell   *ld;
-		ListCell   *lr;
+		double		rows = 0;
+		double		nonhot = -1;
+		ListCell   *lw;
 
-		if (!c->useful)
+		c->penalty = 0;
+		if (!c->useful || write_cost_factor <= 0)
 			continue;
-		forboth(ld, done, lr, rates)
-			if (lfirst_oid(ld) == c->relid)
-				rate = (double *) lfirst(lr);
-		if (rate == NULL)
+		foreach(lw, ctx->writes)
 		{
-			rate = palloc(sizeof(double));
-			*rate = (write_cost_factor > 0) ? mnp_adv_writes_per_access(c->relid) : 0;
-			done = lappend_oid(done, c->relid);
-			rates = lappend(rates, rate);
+			mnpAdvWrite *w = (mnpAdvWrite *) lfirst(lw);
+
+			if (w->relid != c->relid)
+				continue;
+			if (w->cmd != CMD_UPDATE || mnp_adv_update_touches(c, w->cols))
+				rows += w->rows;
+			else
+			{
+				if (nonhot < 0)
+					nonhot = mnp_adv_nonhot_fraction(c->relid);
+				rows += w->rows * nonhot;
+			}
 		}
-		for (int i = 0; i < ctx->nstmts; i++)
-			if (ctx->stmts[i].ok && list_member_oid(ctx->stmts[i].relids, c->relid))
-				accesses += ctx->stmts[i].calls;
-		c->penalty = *rate * accesses * c->pred_sel * random_page_cost *
-			write_cost_factor;
+		c->penalty = rows * c->pred_sel * random_page_cost * write_cost_factor;
 	}
 }
 
@@ -663,6 +682,7 @@ mnp_index_advice(PG_FUNCTION_ARGS)
 		mnp_adv_collect_end();
 
 		mnp_adv_generate(ctx);
+		mnp_adv_resolve_writes(ctx);
 		mnp_adv_probe(ctx);
 		mnp_adv_penalties(ctx, write_factor);
 		selected = mnp_adv_select(ctx, budget_mb * 1024.0 * 1024.0, min_pct);

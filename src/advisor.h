@@ -71,6 +71,25 @@ typedef struct mnpAdvUse
 	bool		covering_ok;	/* no whole-row or system column needed */
 } mnpAdvUse;
 
+/*
+ * Rows written to a table over the workload's window, by one recorded or
+ * given INSERT, UPDATE, DELETE or MERGE statement.
+ */
+typedef struct mnpAdvWrite
+{
+	Oid			relid;
+	CmdType		cmd;
+	double		rows;			/* total over the window */
+	Bitmapset  *cols;			/* UPDATE: attnums it assigns */
+} mnpAdvWrite;
+
+/* A recorded DML statement's text and rows, before it is resolved. */
+typedef struct mnpAdvWriteText
+{
+	char	   *text;
+	double		rows;
+} mnpAdvWriteText;
+
 /* One workload statement. */
 typedef struct mnpAdvStmt
 {
@@ -78,6 +97,7 @@ typedef struct mnpAdvStmt
 	uint64		queryid;		/* 0 when unknown */
 	double		calls;			/* weight */
 	double		total_ms;
+	double		rows;			/* rows returned or written, from the store */
 	char	   *query;			/* text shown in reports */
 	char	   *plan_text;		/* text that is planned */
 	bool		sampled;		/* planned with an executed sample's values */
@@ -147,6 +167,9 @@ typedef struct mnpAdvCtx
 	bool		limit_hit;
 	bool		ignore_limits;	/* final report: plan regardless */
 	List	   *notes;			/* mnpAdvNote */
+	bool		from_store;
+	List	   *write_texts;	/* mnpAdvWriteText: store DML to resolve */
+	List	   *writes;			/* mnpAdvWrite */
 	mnpAdvStmt *collecting;		/* baseline planning in progress */
 } mnpAdvCtx;
 
@@ -173,6 +196,7 @@ extern void mnp_adv_prepare(mnpAdvCtx *ctx, mnpAdvStmt *s);
 extern bool mnp_adv_plan_cost(mnpAdvCtx *ctx, mnpAdvStmt *s, double *cost,
 							  Oid *used, int max_used, int *nused);
 extern bool mnp_adv_limits_ok(mnpAdvCtx *ctx);
+extern void mnp_adv_resolve_writes(mnpAdvCtx *ctx);
 
 /* advisor_candidates.c */
 extern void mnp_adv_collect_begin(mnpAdvCtx *ctx);

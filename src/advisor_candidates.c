@@ -31,9 +31,10 @@
  * INCLUDE columns for the rest of what the scan reads when the total fits
  * max_columns; and the same shapes under each partial predicate.
  * Candidates are de-duplicated across the workload, and a candidate that an
- * existing valid btree index already serves (same leading key columns and
- * directions, INCLUDE columns among its columns, same or no predicate) is
- * dropped: existing indexes are never re-suggested.
+ * existing valid btree index already serves (the candidate's key columns
+ * are its leading key columns, in the same or all-reversed directions, and
+ * it has no predicate or the same one) is dropped: existing indexes are
+ * never re-suggested, not even with INCLUDE columns added.
  *
  *-------------------------------------------------------------------------
  */
@@ -84,7 +85,6 @@ typedef struct mnpExistingIndex
 	AttrNumber	keys[INDEX_MAX_KEYS];
 	bool		desc[INDEX_MAX_KEYS];
 	bool		nulls_first[INDEX_MAX_KEYS];
-	Bitmapset  *cols;			/* every column, keys and INCLUDE */
 	List	   *pred;			/* implicit-AND predicate, or NIL */
 } mnpExistingIndex;
 
@@ -96,6 +96,7 @@ typedef struct mnpRelIndexes
 
 static void mnp_adv_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel,
 									 Index rti, RangeTblEntry *rte);
+static char *mnp_adv_definition(mnpAdvCand *c);
 
 /*----------
  * Collection (set_rel_pathlist_hook).
@@ -574,7 +575,6 @@ mnp_adv_existing_indexes(Oid relid)
 
 			if (a <= 0)
 				plain = false;
-			x->cols = bms_add_member(x->cols, a > 0 ? a : 0);
 			if (i < x->nkeys)
 			{
 				x->keys[i] = a;
@@ -609,9 +609,10 @@ mnp_adv_served(mnpAdvCand *c, mnpExistingIndex *x)
 			x->nulls_first[i] != (c->cols[i].nulls_first != flip))
 			return false;
 	}
-	for (int i = c->nkeys; i < c->ncols; i++)
-		if (!bms_is_member(c->cols[i].attnum, x->cols))
-			return false;
+	/*
+	 * INCLUDE columns are not compared: a second index repeating an
+	 * existing one's keys only to add INCLUDE columns is not suggested.
+	 */
 	if (x->pred == NIL)
 		return true;
 	return c->pred != NULL && equal(x->pred, list_make1(c->pred));
@@ -947,18 +948,20 @@ mnp_adv_column_names(mnpAdvCand *c, bool keys)
 }
 
 /*
- * A deterministic index name: <table>_<columns>_mnp_idx when that is free,
- * else the same cut to fit with an 8-hex-digit hash of the definition.  At
- * most NAMEDATALEN - 1 bytes; never the name of an existing relation in the
- * table's schema or of another recommendation (taken_names).
+ * A deterministic index name: <table>_<columns>_mnp_idx when it fits and is
+ * free, else <table>_<columns> cut at a character boundary followed by
+ * _mnp_ and an 8-hex-digit hash of its definition text (so the same index
+ * always gets the same name).  At most NAMEDATALEN - 1
+ * bytes; never the name of an existing relation in the table's schema or of
+ * another recommendation (taken_names).
  */
 char *
 mnp_adv_index_name(mnpAdvCand *c, List *taken_names)
 {
 	StringInfoData base;
 	Oid			nsp = get_rel_namespace(c->relid);
-	uint32		h = hash_bytes((const unsigned char *) c->signature,
-							   strlen(c->signature));
+	char	   *def = mnp_adv_definition(c);
+	uint32		h = hash_bytes((const unsigned char *) def, strlen(def));
 	ListCell   *lc;
 	List	   *names = mnp_adv_column_names(c, true);
 	char	   *name = NULL;
@@ -974,6 +977,9 @@ mnp_adv_index_name(mnpAdvCand *c, List *taken_names)
 		int			keep;
 		bool		taken = false;
 
+		/* the plain form only when nothing has to be cut */
+		if (attempt == 0 && base.len + strlen("_mnp_idx") > NAMEDATALEN - 1)
+			continue;
 		if (attempt == 0)
 			snprintf(suffix, sizeof(suffix), "_mnp_idx");
 		else
@@ -994,17 +1000,16 @@ mnp_adv_index_name(mnpAdvCand *c, List *taken_names)
 }
 
 /*
- * CREATE INDEX CONCURRENTLY IF NOT EXISTS for a candidate under the given
- * index name, every identifier quoted, ready for \gexec.
+ * The definition of a candidate after its name: ON <table> USING btree
+ * (<keys>) [INCLUDE (...)] [WHERE ...], every identifier quoted.
  */
-char *
-mnp_adv_ddl(mnpAdvCand *c, const char *name)
+static char *
+mnp_adv_definition(mnpAdvCand *c)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "CREATE INDEX CONCURRENTLY IF NOT EXISTS %s ON %s USING btree (",
-					 quote_identifier(name),
+	appendStringInfo(&buf, "ON %s USING btree (",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(c->relid)),
 												get_rel_name(c->relid)));
 	for (int i = 0; i < c->nkeys; i++)
@@ -1031,6 +1036,16 @@ mnp_adv_ddl(mnpAdvCand *c, const char *name)
 	}
 	if (c->pred_text != NULL)
 		appendStringInfo(&buf, " WHERE %s", c->pred_text);
-	appendStringInfoChar(&buf, ';');
 	return buf.data;
+}
+
+/*
+ * CREATE INDEX CONCURRENTLY IF NOT EXISTS for a candidate under the given
+ * index name, every identifier quoted, ready for \gexec.
+ */
+char *
+mnp_adv_ddl(mnpAdvCand *c, const char *name)
+{
+	return psprintf("CREATE INDEX CONCURRENTLY IF NOT EXISTS %s %s;",
+					quote_identifier(name), mnp_adv_definition(c));
 }

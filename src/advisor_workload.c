@@ -36,6 +36,9 @@
 #include "nodes/plannodes.h"
 #include "parser/analyze.h"
 #include "parser/parser.h"
+#include "parser/parsetree.h"
+#include "parser/scansup.h"
+#include "catalog/namespace.h"
 #include "parser/parse_type.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -54,6 +57,7 @@ typedef struct mnpWlEntry
 	uint64		queryid;		/* hash key */
 	double		calls;
 	double		total_ms;
+	double		rows;
 	mnpStmtKey	key;			/* the entry with most calls (for its sample) */
 	int64		key_calls;
 	char	   *text;
@@ -87,6 +91,7 @@ mnp_wl_visit(const mnpStmtSnapshot *snap, void *arg)
 	{
 		e->calls = 0;
 		e->total_ms = 0;
+		e->rows = 0;
 		e->key = snap->key;
 		e->key_calls = -1;
 		e->text = pnstrdup(snap->text, snap->text_len);
@@ -95,6 +100,7 @@ mnp_wl_visit(const mnpStmtSnapshot *snap, void *arg)
 	}
 	e->calls += snap->counters.calls;
 	e->total_ms += snap->counters.total_ms;
+	e->rows += snap->counters.rows;
 	if (snap->counters.calls > e->key_calls)
 	{
 		e->key = snap->key;
@@ -111,6 +117,47 @@ mnp_wl_cmp(const void *a, const void *b)
 	if (x->total_ms != y->total_ms)
 		return (x->total_ms < y->total_ms) ? 1 : -1;
 	return (x->queryid > y->queryid) - (x->queryid < y->queryid);
+}
+
+/*
+ * Whether a statement text may write rows (cheap test on its first word;
+ * PREPARE is looked into when the text is parsed).
+ */
+static bool
+mnp_adv_looks_like_dml(const char *t)
+{
+	static const char *const words[] = {"insert", "update", "delete", "merge",
+	"with", "prepare"};
+
+	for (;;)
+	{
+		while (*t && scanner_isspace(*t))
+			t++;
+		if (t[0] == '-' && t[1] == '-')
+		{
+			while (*t && *t != '\n')
+				t++;
+		}
+		else if (t[0] == '/' && t[1] == '*')
+		{
+			const char *end = strstr(t + 2, "*/");
+
+			if (end == NULL)
+				return false;
+			t = end + 2;
+		}
+		else
+			break;
+	}
+	for (int i = 0; i < lengthof(words); i++)
+	{
+		size_t		l = strlen(words[i]);
+
+		if (pg_strncasecmp(t, words[i], l) == 0 && !isalnum((unsigned char) t[l]) &&
+			t[l] != '_')
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -143,8 +190,20 @@ mnp_adv_workload_store(mnpAdvCtx *ctx, int64 min_calls, double min_total_ms,
 	all = palloc(sizeof(mnpWlEntry *) * Max(hash_get_num_entries(wc.htab), 1));
 	hash_seq_init(&hs, wc.htab);
 	while ((e = hash_seq_search(&hs)) != NULL)
+	{
+		/* every recorded write counts, whatever the workload filters */
+		if (e->rows > 0 && mnp_adv_looks_like_dml(e->text))
+		{
+			mnpAdvWriteText *w = palloc(sizeof(mnpAdvWriteText));
+
+			w->text = pg_any_to_server(e->text, e->text_len, e->encoding);
+			w->rows = e->rows;
+			ctx->write_texts = lappend(ctx->write_texts, w);
+		}
 		if (e->calls >= min_calls && e->total_ms >= min_total_ms)
 			all[n++] = e;
+	}
+	ctx->from_store = true;
 	qsort(all, n, sizeof(mnpWlEntry *), mnp_wl_cmp);
 
 	ctx->stmts = palloc0(sizeof(mnpAdvStmt) * Max(Min(n, top_n), 1));
@@ -160,6 +219,7 @@ mnp_adv_workload_store(mnpAdvCtx *ctx, int64 min_calls, double min_total_ms,
 		s->queryid = e->queryid;
 		s->calls = e->calls;
 		s->total_ms = e->total_ms;
+		s->rows = e->rows;
 		s->query = text;
 		if (mnp_sample_fetch(&e->key, &sample))
 		{
@@ -290,13 +350,15 @@ mnp_adv_sample_params(mnpSample *sample)
  */
 static double
 mnp_adv_plan_queries(mnpAdvCtx *ctx, mnpAdvStmt *s, bool check_perms,
-					 Oid *used, int max_used, int *nused)
+					 Oid *used, int max_used, int *nused, double *write_rows)
 {
 	double		cost = 0;
 	ListCell   *lc;
 
 	if (nused)
 		*nused = 0;
+	if (write_rows)
+		*write_rows = 0;
 	foreach(lc, s->queries)
 	{
 		Query	   *q = copyObject((Query *) lfirst(lc));
@@ -309,6 +371,12 @@ mnp_adv_plan_queries(mnpAdvCtx *ctx, mnpAdvStmt *s, bool check_perms,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied for a relation the statement reads or writes")));
 		cost += pstmt->planTree->total_cost;
+		if (write_rows != NULL && IsA(pstmt->planTree, ModifyTable))
+		{
+			Plan	   *input = outerPlan(pstmt->planTree);
+
+			*write_rows += input ? input->plan_rows : pstmt->planTree->plan_rows;
+		}
 		if (used != NULL && *nused < max_used)
 		{
 			bool		overflow;
@@ -368,6 +436,7 @@ mnp_adv_try_prepare(mnpAdvCtx *ctx, mnpAdvStmt *s, bool use_sample,
 	MemoryContext old = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	volatile bool ok = true;
+	mnpAdvWrite *volatile s_write = NULL;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(ctx->cxt);
@@ -382,6 +451,7 @@ mnp_adv_try_prepare(mnpAdvCtx *ctx, mnpAdvStmt *s, bool use_sample,
 		ParamListInfo params = NULL;
 		Oid		   *types;
 		int			ntypes;
+		double		write_rows;
 
 		if (list_length(raw) != 1)
 			ereport(ERROR,
@@ -429,8 +499,34 @@ mnp_adv_try_prepare(mnpAdvCtx *ctx, mnpAdvStmt *s, bool use_sample,
 		s->relids = NIL;
 		ctx->collecting = s;
 		MemoryContextSwitchTo(ctx->plan_cxt);
-		s->base_cost = mnp_adv_plan_queries(ctx, s, true, NULL, 0, NULL);
+		s->base_cost = mnp_adv_plan_queries(ctx, s, true, NULL, 0, NULL,
+											&write_rows);
 		ctx->collecting = NULL;
+
+		/* a given DML statement's writes: calls x the planner's rows */
+		if (!ctx->from_store && query->resultRelation > 0 &&
+			(query->commandType == CMD_INSERT || query->commandType == CMD_UPDATE ||
+			 query->commandType == CMD_DELETE || query->commandType == CMD_MERGE))
+		{
+			mnpAdvWrite *w;
+
+			MemoryContextSwitchTo(ctx->cxt);
+			w = palloc0(sizeof(mnpAdvWrite));
+			w->relid = rt_fetch(query->resultRelation, query->rtable)->relid;
+			w->cmd = query->commandType;
+			w->rows = write_rows * s->calls;
+			if (query->commandType == CMD_UPDATE)
+			{
+				foreach(lc, query->targetList)
+				{
+					TargetEntry *te = (TargetEntry *) lfirst(lc);
+
+					if (!te->resjunk)
+						w->cols = bms_add_member(w->cols, te->resno);
+				}
+			}
+			s_write = w;
+		}
 
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(old);
@@ -457,6 +553,13 @@ mnp_adv_try_prepare(mnpAdvCtx *ctx, mnpAdvStmt *s, bool use_sample,
 	}
 	PG_END_TRY();
 	MemoryContextReset(ctx->plan_cxt);
+	if (ok && s_write != NULL)
+	{
+		MemoryContext o = MemoryContextSwitchTo(ctx->cxt);
+
+		ctx->writes = lappend(ctx->writes, s_write);
+		MemoryContextSwitchTo(o);
+	}
 	return ok;
 }
 
@@ -507,7 +610,8 @@ mnp_adv_plan_cost(mnpAdvCtx *ctx, mnpAdvStmt *s, double *cost, Oid *used,
 	MemoryContextSwitchTo(ctx->plan_cxt);
 	PG_TRY();
 	{
-		*cost = mnp_adv_plan_queries(ctx, s, false, used, max_used, nused);
+		*cost = mnp_adv_plan_queries(ctx, s, false, used, max_used, nused,
+									 NULL);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(old);
 		CurrentResourceOwner = owner;
@@ -529,4 +633,112 @@ mnp_adv_plan_cost(mnpAdvCtx *ctx, mnpAdvStmt *s, double *cost, Oid *used,
 	PG_END_TRY();
 	MemoryContextReset(ctx->plan_cxt);
 	return ok;
+}
+
+/*
+ * The table, command and assigned columns of one recorded DML text, or
+ * NULL.  Raw parsing only: the text is not analyzed or planned.
+ */
+static mnpAdvWrite *
+mnp_adv_parse_write(const char *text)
+{
+	List	   *raw = raw_parser(text, RAW_PARSE_DEFAULT);
+	Node	   *stmt;
+	RangeVar   *rv = NULL;
+	List	   *targets = NIL;
+	mnpAdvWrite *w;
+	ListCell   *lc;
+
+	if (list_length(raw) != 1)
+		return NULL;
+	stmt = linitial_node(RawStmt, raw)->stmt;
+	if (IsA(stmt, PrepareStmt))
+		stmt = ((PrepareStmt *) stmt)->query;
+
+	w = palloc0(sizeof(mnpAdvWrite));
+	if (IsA(stmt, InsertStmt))
+	{
+		rv = ((InsertStmt *) stmt)->relation;
+		w->cmd = CMD_INSERT;
+	}
+	else if (IsA(stmt, UpdateStmt))
+	{
+		rv = ((UpdateStmt *) stmt)->relation;
+		targets = ((UpdateStmt *) stmt)->targetList;
+		w->cmd = CMD_UPDATE;
+	}
+	else if (IsA(stmt, DeleteStmt))
+	{
+		rv = ((DeleteStmt *) stmt)->relation;
+		w->cmd = CMD_DELETE;
+	}
+	else if (IsA(stmt, MergeStmt))
+	{
+		rv = ((MergeStmt *) stmt)->relation;
+		w->cmd = CMD_MERGE;
+	}
+	else
+		return NULL;
+
+	w->relid = RangeVarGetRelid(rv, NoLock, true);
+	if (!OidIsValid(w->relid))
+		return NULL;
+	foreach(lc, targets)
+	{
+		AttrNumber	a = get_attnum(w->relid, lfirst_node(ResTarget, lc)->name);
+
+		if (a > 0)
+			w->cols = bms_add_member(w->cols, a);
+	}
+	return w;
+}
+
+/*
+ * Resolve the recorded DML texts of a store workload into tables and
+ * columns (each in a subtransaction; a text that does not parse is left
+ * out).
+ */
+void
+mnp_adv_resolve_writes(mnpAdvCtx *ctx)
+{
+	ListCell   *lc;
+
+	foreach(lc, ctx->write_texts)
+	{
+		mnpAdvWriteText *wt = (mnpAdvWriteText *) lfirst(lc);
+		MemoryContext old = CurrentMemoryContext;
+		ResourceOwner owner = CurrentResourceOwner;
+		mnpAdvWrite *volatile w = NULL;
+
+		CHECK_FOR_INTERRUPTS();
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(ctx->cxt);
+		PG_TRY();
+		{
+			w = mnp_adv_parse_write(wt->text);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(old);
+			CurrentResourceOwner = owner;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(ctx->cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(old);
+			CurrentResourceOwner = owner;
+			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+				ReThrowError(edata);
+			w = NULL;
+		}
+		PG_END_TRY();
+		if (w != NULL)
+		{
+			w->rows = wt->rows;
+			ctx->writes = lappend(ctx->writes, w);
+		}
+	}
 }
