@@ -111,6 +111,21 @@ SELECT (SELECT count(*) FROM persistent_relations) = relations AS no_new_relatio
        (SELECT count(*) FROM adv_orders) = orders AS delete_not_executed
   FROM before_state;
 
+-- candidate shapes: IN lists, join keys (parameterized nested loop),
+-- orderings with mixed directions and NULLS (the index is scanned
+-- backward, so the first column is ascending), aggregates over a whole
+-- table (hashing beats any index: nothing)
+SELECT s.no, a.key_columns, a.include_columns, substr(a.ddl, strpos(a.ddl, 'USING')) AS def
+  FROM (VALUES
+   (1, 'SELECT id FROM adv_users WHERE email IN (''user1@example.com'', ''user2@example.com'', ''user3@example.com'')'),
+   (2, 'SELECT o.id FROM adv_users u JOIN adv_orders o ON o.user_id = u.id WHERE u.email = ''user7@example.com'''),
+   (3, 'SELECT id FROM adv_orders WHERE user_id = 42 ORDER BY created_at DESC, id ASC LIMIT 5'),
+   (4, 'SELECT id FROM adv_orders ORDER BY amount DESC NULLS LAST LIMIT 10'),
+   (5, 'SELECT user_id, count(*) FROM adv_orders GROUP BY user_id')
+  ) s(no, stmt),
+  LATERAL medianest_perf.index_advice(statements => ARRAY[s.stmt]) a
+ ORDER BY s.no, a.rank;
+
 --
 -- 2. Budget: only what fits, within the budget.
 --

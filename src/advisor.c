@@ -87,6 +87,9 @@ PG_FUNCTION_INFO_V1(mnp_index_advice_skipped);
 /* a cost reduction smaller than this fraction is noise */
 #define MNP_COST_EPSILON	1e-6
 
+/* an index_advice() call is running in this backend */
+static bool mnp_adv_running = false;
+
 /* the notes of this backend's last index_advice() call */
 static MemoryContext mnp_adv_last_cxt = NULL;
 static List *mnp_adv_last_notes = NIL;
@@ -233,50 +236,57 @@ mnp_adv_update_touches(mnpAdvCand *c, Bitmapset *cols)
 }
 
 /*
- * Write penalty of every useful candidate (see the header comment): the
- * rows the workload writes to its table, an UPDATE counting fully when it
- * assigns a column of the index (the index then gets a new entry and the
- * update cannot be HOT) and otherwise as often as the table's updates were
- * not HOT.
+ * Write penalty of a candidate (see the header comment): the rows the
+ * workload writes to its table, an UPDATE counting fully when it assigns a
+ * column of the index (the index then gets a new entry and the update
+ * cannot be HOT) and otherwise as often as the table's updates were not HOT.
  */
+static double
+mnp_adv_cand_penalty(mnpAdvCtx *ctx, mnpAdvCand *c)
+{
+	double		rows = 0;
+	double		nonhot = -1;
+	ListCell   *lw;
+
+	if (ctx->write_cost_factor <= 0)
+		return 0;
+	foreach(lw, ctx->writes)
+	{
+		mnpAdvWrite *w = (mnpAdvWrite *) lfirst(lw);
+
+		if (w->relid != c->relid)
+			continue;
+		if (w->cmd != CMD_UPDATE || mnp_adv_update_touches(c, w->cols))
+			rows += w->rows;
+		else
+		{
+			if (nonhot < 0)
+				nonhot = mnp_adv_nonhot_fraction(c->relid);
+			rows += w->rows * nonhot;
+		}
+	}
+	return rows * c->pred_sel * random_page_cost * ctx->write_cost_factor;
+}
+
+/* Write penalty of every useful candidate. */
 static void
-mnp_adv_penalties(mnpAdvCtx *ctx, double write_cost_factor)
+mnp_adv_penalties(mnpAdvCtx *ctx)
 {
 	ListCell   *lc;
 
 	foreach(lc, ctx->cands)
 	{
 		mnpAdvCand *c = (mnpAdvCand *) lfirst(lc);
-		double		rows = 0;
-		double		nonhot = -1;
-		ListCell   *lw;
 
-		c->penalty = 0;
-		if (!c->useful || write_cost_factor <= 0)
-			continue;
-		foreach(lw, ctx->writes)
-		{
-			mnpAdvWrite *w = (mnpAdvWrite *) lfirst(lw);
-
-			if (w->relid != c->relid)
-				continue;
-			if (w->cmd != CMD_UPDATE || mnp_adv_update_touches(c, w->cols))
-				rows += w->rows;
-			else
-			{
-				if (nonhot < 0)
-					nonhot = mnp_adv_nonhot_fraction(c->relid);
-				rows += w->rows * nonhot;
-			}
-		}
-		c->penalty = rows * c->pred_sel * random_page_cost * write_cost_factor;
+		c->penalty = c->useful ? mnp_adv_cand_penalty(ctx, c) : 0;
 	}
 }
 
 /*
- * Plan the statements c may help with the selection so far plus c; keep
- * the costs in c->eval_cost and compute c's gain, improvement and ratio.
- * Returns false if a limit stopped it.
+ * Plan the statements c may help with the selection so far plus c (for a
+ * merged index: instead of the one it replaces); keep the costs in
+ * c->eval_cost and compute c's gain, improvement and ratio.  Returns false
+ * if a limit stopped it.
  */
 static bool
 mnp_adv_evaluate(mnpAdvCtx *ctx, List *selected, mnpAdvCand *c)
@@ -285,13 +295,16 @@ mnp_adv_evaluate(mnpAdvCtx *ctx, List *selected, mnpAdvCand *c)
 	int			k = 0;
 	double		gain = 0;
 	double		before = 0;
+	double		extra_bytes = c->size_bytes;
+	double		extra_penalty = c->penalty;
 
 	if (c->eval_cost == NULL)
 	{
 		c->eval_cost = palloc(sizeof(double) * Max(list_length(c->stmts), 1));
 		c->eval_used = palloc(sizeof(bool) * Max(list_length(c->stmts), 1));
 	}
-	mnp_hypo_set(selected);
+	mnp_hypo_set(c->replaces ? list_delete_ptr(list_copy(selected), c->replaces)
+				 : selected);
 	mnp_hypo_add(c);
 	foreach(lc, c->stmts)
 	{
@@ -307,25 +320,31 @@ mnp_adv_evaluate(mnpAdvCtx *ctx, List *selected, mnpAdvCand *c)
 			cost = s->cur_cost;		/* planning failed: no change */
 			nused = 0;
 		}
-		c->eval_used[k] = mnp_adv_uses(used, nused, c->hypo_oid);
-		if (c->eval_used[k] && cost < s->cur_cost * (1 - MNP_COST_EPSILON))
-		{
-			gain += s->calls * (s->cur_cost - cost);
+		c->eval_used[k] = mnp_adv_uses(used, nused, c->hypo_oid) &&
+			cost < s->cur_cost * (1 - MNP_COST_EPSILON);
+		if (c->eval_used[k])
 			before += s->calls * s->base_cost;
+		if (c->eval_used[k] || c->replaces != NULL)
+		{
+			/* a merged index may also make its predecessor's users dearer */
+			gain += s->calls * (s->cur_cost - cost);
 			c->eval_cost[k] = cost;
 		}
 		else
-		{
-			c->eval_used[k] = false;
 			c->eval_cost[k] = s->cur_cost;
-		}
 		k++;
+	}
+	if (c->replaces != NULL)
+	{
+		extra_bytes -= c->replaces->size_bytes;
+		extra_penalty -= c->replaces->penalty;
 	}
 	c->gain = gain;
 	c->improvement = before > 0 ? 100.0 * gain / before : 0;
-	c->ratio = (gain - c->penalty) / Max(c->size_bytes, 1.0);
-	elog(DEBUG1, "index advice: evaluated %s: gain %.2f, penalty %.2f, size %.0f, improvement %.1f%%",
-		 c->signature, gain, c->penalty, c->size_bytes, c->improvement);
+	c->ratio = (gain - extra_penalty) / Max(extra_bytes, 1.0);
+	elog(DEBUG1, "index advice: evaluated %s%s: gain %.2f, penalty %.2f, size %.0f, improvement %.1f%%",
+		 c->signature, c->replaces ? " (merged)" : "", gain, c->penalty,
+		 c->size_bytes, c->improvement);
 	return true;
 }
 
@@ -390,7 +409,43 @@ mnp_adv_select(mnpAdvCtx *ctx, double budget_bytes, double min_pct)
 		}
 		if (best == NULL || best->ratio <= 0)
 			break;
-		if (used_bytes + best->size_bytes > budget_bytes)
+
+		/*
+		 * Same keys and predicate as a selected index: consider that index
+		 * with this one's INCLUDE columns added, instead of a second copy.
+		 */
+		if (best->replaces == NULL)
+		{
+			mnpAdvCand *x = NULL;
+
+			foreach(lc, selected)
+				if (mnp_adv_same_keys((mnpAdvCand *) lfirst(lc), best))
+					x = (mnpAdvCand *) lfirst(lc);
+			if (x != NULL)
+			{
+				mnpAdvCand *m = mnp_adv_merge(ctx, x, best);
+
+				if (m != best)
+					best->dropped = true;
+				if (m != NULL)
+				{
+					m->replaces = x;
+					m->useful = true;
+					m->stamp = -1;
+					m->ratio = get_float8_infinity();
+					m->penalty = mnp_adv_cand_penalty(ctx, m);
+				}
+				continue;
+			}
+		}
+		else if (!best->replaces->chosen)
+		{
+			best->dropped = true;	/* what it would replace was replaced */
+			continue;
+		}
+
+		if (used_bytes + best->size_bytes -
+			(best->replaces ? best->replaces->size_bytes : 0) > budget_bytes)
 		{
 			best->dropped = true;
 			continue;
@@ -411,8 +466,18 @@ mnp_adv_select(mnpAdvCtx *ctx, double budget_bytes, double min_pct)
 		/* select it */
 		elog(DEBUG1, "index advice: selected %s", best->signature);
 		best->chosen = true;
-		selected = lappend(selected, best);
 		used_bytes += best->size_bytes;
+		if (best->replaces != NULL)
+		{
+			foreach(lc, selected)
+				if (lfirst(lc) == best->replaces)
+					lfirst(lc) = best;
+			best->replaces->chosen = false;
+			best->replaces->dropped = true;
+			used_bytes -= best->replaces->size_bytes;
+		}
+		else
+			selected = lappend(selected, best);
 		{
 			int			k = 0;
 
@@ -653,6 +718,11 @@ mnp_index_advice(PG_FUNCTION_ARGS)
 				 errmsg("statement_calls requires statements"),
 				 errhint("Pass the statements the call counts belong to, or neither to use the statement store.")));
 
+	if (mnp_adv_running)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index_advice() cannot be called while index_advice() is running")));
+
 	InitMaterializedSRF(fcinfo, 0);
 
 	ctx = palloc0(sizeof(mnpAdvCtx));
@@ -661,6 +731,7 @@ mnp_index_advice(PG_FUNCTION_ARGS)
 	ctx->plan_cxt = AllocSetContextCreate(ctx->cxt, "medianest_perf advisor planning",
 										  ALLOCSET_DEFAULT_SIZES);
 	ctx->max_columns = max_columns;
+	ctx->write_cost_factor = write_factor;
 	ctx->max_planner_calls = max_calls;
 	ctx->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), time_ms);
 
@@ -672,6 +743,7 @@ mnp_index_advice(PG_FUNCTION_ARGS)
 
 	PG_TRY();
 	{
+		mnp_adv_running = true;
 		mnp_hypo_begin();
 		mnp_adv_collect_begin(ctx);
 		for (int i = 0; i < ctx->nstmts; i++)
@@ -684,7 +756,7 @@ mnp_index_advice(PG_FUNCTION_ARGS)
 		mnp_adv_generate(ctx);
 		mnp_adv_resolve_writes(ctx);
 		mnp_adv_probe(ctx);
-		mnp_adv_penalties(ctx, write_factor);
+		mnp_adv_penalties(ctx);
 		selected = mnp_adv_select(ctx, budget_mb * 1024.0 * 1024.0, min_pct);
 		selected = mnp_adv_prune(ctx, selected, min_pct);
 		rows = mnp_adv_report(ctx, selected);
@@ -693,6 +765,7 @@ mnp_index_advice(PG_FUNCTION_ARGS)
 	{
 		mnp_adv_collect_end();
 		mnp_hypo_end();
+		mnp_adv_running = false;
 	}
 	PG_END_TRY();
 

@@ -148,6 +148,8 @@ typedef struct mnpAdvCand
 	double		penalty;		/* write cost */
 	double		ratio;			/* (gain - penalty) / size */
 	double		improvement;	/* % of its statements' cost saved */
+	struct mnpAdvCand *replaces;	/* a merged index: the selected one it
+									 * would replace */
 	double	   *eval_cost;		/* per statement in stmts: last evaluation */
 	bool	   *eval_used;		/* ... and whether that plan used it */
 } mnpAdvCand;
@@ -161,6 +163,7 @@ typedef struct mnpAdvCtx
 	int			nstmts;
 	List	   *cands;			/* mnpAdvCand */
 	int			max_columns;
+	double		write_cost_factor;
 	int			planner_calls;
 	int			max_planner_calls;
 	TimestampTz deadline;
@@ -205,6 +208,8 @@ extern void mnp_adv_generate(mnpAdvCtx *ctx);
 extern char *mnp_adv_ddl(mnpAdvCand *c, const char *name);
 extern char *mnp_adv_index_name(mnpAdvCand *c, List *taken_names);
 extern List *mnp_adv_column_names(mnpAdvCand *c, bool keys);
+extern bool mnp_adv_same_keys(mnpAdvCand *a, mnpAdvCand *b);
+extern mnpAdvCand *mnp_adv_merge(mnpAdvCtx *ctx, mnpAdvCand *x, mnpAdvCand *y);
 
 /* hypo.c */
 extern void mnp_hypo_begin(void);

@@ -740,6 +740,97 @@ mnp_adv_add_candidate(mnpGenState *gs, mnpAdvUse *use, List *keys,
 	ctx->cands = lappend(ctx->cands, c);
 }
 
+/* Whether two candidates have the same table, key columns and predicate. */
+bool
+mnp_adv_same_keys(mnpAdvCand *a, mnpAdvCand *b)
+{
+	if (a->relid != b->relid || a->nkeys != b->nkeys)
+		return false;
+	if ((a->pred_text == NULL) != (b->pred_text == NULL) ||
+		(a->pred_text != NULL && strcmp(a->pred_text, b->pred_text) != 0))
+		return false;
+	for (int i = 0; i < a->nkeys; i++)
+		if (a->cols[i].attnum != b->cols[i].attnum ||
+			a->cols[i].desc != b->cols[i].desc ||
+			a->cols[i].nulls_first != b->cols[i].nulls_first)
+			return false;
+	return true;
+}
+
+/*
+ * Index merging: the index x (already selected) with the INCLUDE columns of
+ * y added, which has the same keys and predicate; the statements of both.
+ * When that index is already a candidate (y itself, when x has no INCLUDE
+ * column) that candidate is returned, re-armed; NULL when it would be wider
+ * than max_columns, adds nothing, or was already selected.  The caller
+ * marks what it replaces.
+ */
+mnpAdvCand *
+mnp_adv_merge(mnpAdvCtx *ctx, mnpAdvCand *x, mnpAdvCand *y)
+{
+	mnpAdvCand *m;
+	ListCell   *lc;
+	int			added = 0;
+
+	if (!mnp_adv_same_keys(x, y))
+		return NULL;
+	m = palloc(sizeof(mnpAdvCand));
+	*m = *x;
+	m->stmts = NIL;
+	m->useful = m->dropped = m->chosen = false;
+	m->replaces = NULL;
+	m->eval_cost = NULL;
+	m->eval_used = NULL;
+	for (int i = y->nkeys; i < y->ncols; i++)
+	{
+		bool		have = false;
+
+		for (int j = 0; j < m->ncols; j++)
+			if (m->cols[j].attnum == y->cols[i].attnum)
+				have = true;
+		if (have)
+			continue;
+		if (m->ncols >= ctx->max_columns)
+			return NULL;
+		m->cols[m->ncols++] = y->cols[i];
+		added++;
+	}
+	if (added == 0)
+		return NULL;
+	m->signature = mnp_adv_signature(m);
+	foreach(lc, ctx->cands)
+	{
+		mnpAdvCand *e = (mnpAdvCand *) lfirst(lc);
+
+		if (strcmp(e->signature, m->signature) == 0)
+		{
+			if (e->chosen)
+				return NULL;
+			e->dropped = false;
+			e->eval_cost = NULL;
+			e->eval_used = NULL;
+			m = e;
+			break;
+		}
+	}
+	if (m->hypo_oid == x->hypo_oid && !mnp_hypo_fill(m))
+		return NULL;
+
+	/* the statements of both, in workload order */
+	{
+		List	   *stmts = NIL;
+
+		for (int i = 0; i < ctx->nstmts; i++)
+			if (list_member_int(x->stmts, i) || list_member_int(y->stmts, i) ||
+				list_member_int(m->stmts, i))
+				stmts = lappend_int(stmts, i);
+		m->stmts = stmts;
+	}
+	if (!list_member_ptr(ctx->cands, m))
+		ctx->cands = lappend(ctx->cands, m);
+	return m;
+}
+
 /* A one-element key list. */
 static List *
 mnp_adv_key(AttrNumber attnum)
