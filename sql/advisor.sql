@@ -284,3 +284,5 @@ DROP VIEW persistent_relations;
 DROP TABLE adv_users, adv_orders, adv_tiny, adv_hot, "Weird; Name", y,
   "Überlange_Tabelle_für_Bestellungen_äöü";
 DROP EXTENSION medianest_perf;
+-- write this test's data out now rather than during the next test
+CHECKPOINT;

@@ -76,6 +76,7 @@
 #include "utils/relcache.h"
 
 #include "advisor.h"
+#include "stmt_sample.h"
 
 PG_FUNCTION_INFO_V1(mnp_index_advice);
 PG_FUNCTION_INFO_V1(mnp_index_advice_skipped);
@@ -93,6 +94,13 @@ static bool mnp_adv_running = false;
 /* the notes of this backend's last index_advice() call */
 static MemoryContext mnp_adv_last_cxt = NULL;
 static List *mnp_adv_last_notes = NIL;
+
+/* Define the advisor's GUCs (those of its executed-statement samples). */
+void
+mnp_advisor_init(void)
+{
+	mnp_sample_init();
+}
 
 /* Record a skipped statement or a reached limit. */
 void

@@ -50,6 +50,7 @@ _PG_init(void)
 	mnp_stmt_store_init();
 	mnp_slowlog_init();
 	mnp_collector_init_gucs();
+	mnp_advisor_init();
 
 	MarkGUCPrefixReserved(MNP_NAME);
 

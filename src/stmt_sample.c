@@ -25,7 +25,10 @@
  * Privacy: samples contain literal values.  They are shown (and used by the
  * advisor) only for the caller's own statements, or for everyone's when the
  * caller is a superuser or a member of pg_read_all_stats -- the rule of the
- * slow-query log's text and parameters.
+ * slow-query log's text and parameters.  medianest_perf.sample_parameters =
+ * off keeps bound parameter values out of samples altogether (statements
+ * with parameters then get no sample; their constants inline in the text
+ * still do).
  *
  * Encoding of a sample (all fields copied with memcpy, no alignment):
  *	  mnpSampleHeader, text bytes, NUL,
@@ -45,6 +48,7 @@
 #include "nodes/params.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 #include "medianest_perf.h"
@@ -53,6 +57,9 @@
 
 PG_FUNCTION_INFO_V1(mnp_statement_samples);
 PG_FUNCTION_INFO_V1(mnp_statement_samples_info);
+
+/* GUC */
+static bool mnp_sample_parameters = true;
 
 #define MNP_PARAM_NULL		(-1)
 #define MNP_PARAM_NOT_KEPT	(-2)
@@ -69,6 +76,19 @@ typedef struct mnpSampleParam
 	Oid			type;
 	int32		len;			/* bytes, or MNP_PARAM_NULL / _NOT_KEPT */
 } mnpSampleParam;
+
+/* Define this module's GUCs. */
+void
+mnp_sample_init(void)
+{
+	DefineCustomBoolVariable("medianest_perf.sample_parameters",
+							 "Keep bound parameter values in executed-statement samples.",
+							 "Off: statements with bound parameters get no sample, and the index advisor plans them generically.",
+							 &mnp_sample_parameters,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+}
 
 /* Append len bytes to the buffer if they fit; false otherwise. */
 static inline bool
@@ -149,8 +169,12 @@ mnp_sample_capture(const mnpStmtKey *key, QueryDesc *qd)
 
 	if (max <= 0 || qd->sourceText == NULL || qd->plannedstmt == NULL)
 		return;
-	/* parameters behind a fetch hook (PL/pgSQL) cannot be read safely */
-	if (params != NULL && params->numParams > 0 && params->paramFetch != NULL)
+	/*
+	 * Parameters behind a fetch hook (PL/pgSQL) cannot be read safely, and
+	 * parameter values may be kept out by configuration.
+	 */
+	if (params != NULL && params->numParams > 0 &&
+		(params->paramFetch != NULL || !mnp_sample_parameters))
 		return;
 
 	loc = qd->plannedstmt->stmt_location;

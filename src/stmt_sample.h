@@ -25,6 +25,7 @@ typedef struct mnpSample
 	bool	   *kept;			/* false: the value was not kept */
 } mnpSample;
 
+extern void mnp_sample_init(void);
 extern void mnp_sample_capture(const mnpStmtKey *key, QueryDesc *qd);
 extern bool mnp_sample_fetch(const mnpStmtKey *key, mnpSample *out);
 

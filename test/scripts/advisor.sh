@@ -45,6 +45,16 @@ tap_is "$(q $DB "SELECT parameter_types::text || ' ' || parameter_values::text F
   "{text} {failed}" "extended protocol: the bound value and its type are sampled"
 tap_is "$(q $DB "SELECT key_columns::text || ' ' || predicate FROM medianest_perf.index_advice()")" \
   "{state} (state = 'failed'::text)" "the advisor plans with the sampled value: a partial index for the rare state"
+# parameter values can be kept out of samples
+q $DB "SELECT medianest_perf.reset()" >/dev/null
+script=$(mktemp)
+echo 'SELECT count(*) FROM tasks WHERE state = :state;' > "$script"
+chmod a+r "$script"
+PGOPTIONS="-c medianest_perf.sample_parameters=off" \
+  "$MNP_PGBIN/pgbench" -n -M extended -t 3 -D state=failed -f "$script" $DB >/dev/null 2>&1
+rm -f "$script"
+tap_is "$(q $DB "SELECT count(*) FROM medianest_perf.statement_samples() WHERE query LIKE '%FROM tasks WHERE state = \$1%'")" \
+  0 "sample_parameters = off: no sample for a statement with bound parameters"
 
 # --- samples off -------------------------------------------------------------
 restart "-c medianest_perf.sample_text_bytes=0"
