@@ -24,7 +24,13 @@
  *	   added), counted only when the plan uses it, minus the write penalty;
  *	   stops when no candidate has a positive net benefit, and skips those
  *	   over the remaining budget or helping their statements by less than
- *	   min_improvement_pct;
+ *	   min_improvement_pct of their cost without any new index.  A
+ *	   candidate that would duplicate a selected index is turned into a
+ *	   replacement of it: the same keys with the union of the INCLUDE
+ *	   columns (index merging), or, when it serves all the selected one
+ *	   serves (more key columns after the same leading ones), itself; a
+ *	   replacement pays only for its extra bytes and write cost, and its
+ *	   gain over the index it replaces must reach min_improvement_pct;
  *	5. prune: an index the later ones made unnecessary (its removal costs
  *	   less than its write penalty or than min_improvement_pct) is removed;
  *	6. report: the indexes are added one by one in selection order and the
@@ -291,10 +297,11 @@ mnp_adv_penalties(mnpAdvCtx *ctx)
 }
 
 /*
- * Plan the statements c may help with the selection so far plus c (for a
- * merged index: instead of the one it replaces); keep the costs in
- * c->eval_cost and compute c's gain, improvement and ratio.  Returns false
- * if a limit stopped it.
+ * Plan the statements c may help with the selection so far plus c (for an
+ * index replacing a selected one -- merged INCLUDE columns, or more key
+ * columns -- instead of that one); keep the costs in c->eval_cost and
+ * compute c's gain, improvement and ratio.  Returns false if a limit
+ * stopped it.
  */
 static bool
 mnp_adv_evaluate(mnpAdvCtx *ctx, List *selected, mnpAdvCand *c)
@@ -329,7 +336,7 @@ mnp_adv_evaluate(mnpAdvCtx *ctx, List *selected, mnpAdvCand *c)
 			nused = 0;
 		}
 		c->eval_used[k] = mnp_adv_uses(used, nused, c->hypo_oid) &&
-			cost < s->cur_cost * (1 - MNP_COST_EPSILON);
+			cost < (c->replaces ? s->base_cost : s->cur_cost) * (1 - MNP_COST_EPSILON);
 		if (c->eval_used[k])
 			before += s->calls * s->base_cost;
 		if (c->eval_used[k] || c->replaces != NULL)
@@ -347,6 +354,11 @@ mnp_adv_evaluate(mnpAdvCtx *ctx, List *selected, mnpAdvCand *c)
 		extra_bytes -= c->replaces->size_bytes;
 		extra_penalty -= c->replaces->penalty;
 	}
+	/*
+	 * What this step saves on the statements it helps, relative to their
+	 * cost without any new index (also for a replacement: its gain over
+	 * the index it replaces).
+	 */
 	c->gain = gain;
 	c->improvement = before > 0 ? 100.0 * gain / before : 0;
 	c->ratio = (gain - extra_penalty) / Max(extra_bytes, 1.0);
@@ -381,6 +393,20 @@ mnp_adv_dominated(mnpAdvCand *d, mnpAdvCand *c)
 			return false;
 	}
 	return true;
+}
+
+/* Let c also cover the statements of the selected index it would replace. */
+static void
+mnp_adv_add_stmts(mnpAdvCtx *ctx, mnpAdvCand *c, mnpAdvCand *old)
+{
+	List	   *stmts = NIL;
+
+	for (int i = 0; i < ctx->nstmts; i++)
+		if (list_member_int(c->stmts, i) || list_member_int(old->stmts, i))
+			stmts = lappend_int(stmts, i);
+	c->stmts = stmts;
+	c->eval_cost = NULL;
+	c->eval_used = NULL;
 }
 
 /* Greedy selection by net benefit per byte (see the header comment). */
@@ -425,10 +451,30 @@ mnp_adv_select(mnpAdvCtx *ctx, double budget_bytes, double min_pct)
 		if (best->replaces == NULL)
 		{
 			mnpAdvCand *x = NULL;
+			mnpAdvCand *sub = NULL;
 
 			foreach(lc, selected)
-				if (mnp_adv_same_keys((mnpAdvCand *) lfirst(lc), best))
-					x = (mnpAdvCand *) lfirst(lc);
+			{
+				mnpAdvCand *c = (mnpAdvCand *) lfirst(lc);
+
+				if (mnp_adv_dominated(c, best))
+					sub = c;
+				else if (mnp_adv_same_keys(c, best))
+					x = c;
+			}
+
+			/*
+			 * It serves all that a selected index serves (whose keys are its
+			 * leading keys): consider it instead of that one.
+			 */
+			if (sub != NULL)
+			{
+				mnp_adv_add_stmts(ctx, best, sub);
+				best->replaces = sub;
+				best->stamp = -1;
+				best->ratio = get_float8_infinity();
+				continue;
+			}
 			if (x != NULL)
 			{
 				mnpAdvCand *m = mnp_adv_merge(ctx, x, best);
@@ -448,7 +494,10 @@ mnp_adv_select(mnpAdvCtx *ctx, double budget_bytes, double min_pct)
 		}
 		else if (!best->replaces->chosen)
 		{
-			best->dropped = true;	/* what it would replace was replaced */
+			/* what it would replace was replaced: look again */
+			best->replaces = NULL;
+			best->stamp = -1;
+			best->ratio = get_float8_infinity();
 			continue;
 		}
 

@@ -265,10 +265,12 @@ mnp_ExecutorEnd(QueryDesc *queryDesc)
 		/*
 		 * Which indexes the plan used, and the statement as executed (its
 		 * constants or parameter values, for the index advisor): sampled at
-		 * the 1st, 2nd, 4th, 8th ... execution and every 1024th, so both
-		 * follow changes without any work on the other executions.
+		 * the 1st, 2nd, 4th, 8th ... execution and every 1024th (and the
+		 * first after a restart, which has no sample), so both follow
+		 * changes without any work on the other executions.
 		 */
-		if (calls > 0 && ((calls & (calls - 1)) == 0 || calls % 1024 == 0))
+		if (calls > 0 && ((calls & (calls - 1)) == 0 || calls % 1024 == 0 ||
+						  mnp_stmt_wants_sample))
 		{
 			Oid			oids[MNP_STMT_MAX_INDEXES];
 			bool		overflow;

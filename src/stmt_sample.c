@@ -8,10 +8,13 @@
  *	  selectivity depends on; the index advisor plans with these real values
  *	  when a statement has a sample.
  *
- * Cost model: nothing per execution.  The collector calls
+ * Cost model: nothing per execution but a flag the store sets under the
+ * entry's spinlock it already holds.  The collector calls
  * mnp_sample_capture() only on the executions it already samples for the
- * plan's index list (the 1st, 2nd, 4th, 8th ... and every 1024th), so a
- * statement's sample is refreshed rarely.  The encoded sample is built in
+ * plan's index list (the 1st, 2nd, 4th, 8th ... and every 1024th), plus
+ * the first execution of a statement that has no sample (restored after a
+ * restart); a statement that cannot be sampled is marked so that it is not
+ * retried on every execution.  The encoded sample is built in
  * local memory and copied into the statement's entry by the store (lock in
  * SHARED mode plus the entry's spinlock; see stmt_store.c).
  *
@@ -168,23 +171,29 @@ mnp_sample_capture(const mnpStmtKey *key, QueryDesc *qd)
 	char		nul = '\0';
 
 	if (max <= 0 || qd->sourceText == NULL || qd->plannedstmt == NULL)
+	{
+		mnp_stmt_store_no_sample(key);
 		return;
+	}
 	/*
 	 * Parameters behind a fetch hook (PL/pgSQL) cannot be read safely, and
 	 * parameter values may be kept out by configuration.
 	 */
 	if (params != NULL && params->numParams > 0 &&
 		(params->paramFetch != NULL || !mnp_sample_parameters))
+	{
+		mnp_stmt_store_no_sample(key);
 		return;
+	}
 
 	loc = qd->plannedstmt->stmt_location;
 	len = qd->plannedstmt->stmt_len;
 	text = mnp_clean_query_text(qd->sourceText, &loc, &len);
-	if (len <= 0)
-		return;
-	if ((Size) len + sizeof(hdr) + 1 > (Size) max)
+	if (len <= 0 || (Size) len + sizeof(hdr) + 1 > (Size) max)
 	{
-		mnp_stmt_store_count_sample_skip();
+		if (len > 0)
+			mnp_stmt_store_count_sample_skip();
+		mnp_stmt_store_no_sample(key);
 		return;
 	}
 
@@ -219,6 +228,7 @@ mnp_sample_capture(const mnpStmtKey *key, QueryDesc *qd)
 		{
 			/* no room even for the parameter's header: give up */
 			mnp_stmt_store_count_sample_skip();
+			mnp_stmt_store_no_sample(key);
 			pfree(buf);
 			return;
 		}

@@ -16,8 +16,10 @@
  *		executed sample of the statement (source text with its constants,
  *		or bound parameter values), encoded by stmt_sample.c and read by the
  *		index advisor.  Written under the lock in SHARED mode and the entry's
- *		spinlock, only on the sampled executions (the 1st, 2nd, 4th, ...).
- *		Samples are not saved across restarts.
+ *		spinlock, only on the sampled executions (the 1st, 2nd, 4th, ...,
+ *		and the next one after a restart).  sample_len -1 means "could not
+ *		be sampled".  Samples are not saved across restarts (they hold
+ *		literal values).
  *
  * Locking protocol (lock MNP_LOCK_STATEMENTS, "the lock"):
  *	  - Look up an entry, update its counters, read it or its text: the lock
@@ -120,6 +122,9 @@ static int	mnp_max_statements = 5000;
 static int	mnp_text_memory_kb = 8192;
 static bool mnp_save = true;
 int			mnp_stmt_sample_bytes = 1024;
+
+/* set by mnp_stmt_store_record(): the entry has no executed sample yet */
+bool		mnp_stmt_wants_sample = false;
 
 /* shared memory, set in mnp_stmt_store_shmem_startup */
 static mnpStmtShared *mnp_ss = NULL;
@@ -712,6 +717,8 @@ mnp_stmt_store_record(const mnpStmtKey *key, const mnpExecSample *s,
 		c->last_seen = s->now;
 		e->usage += 1.0 + Min(d / 100.0, 10.0);
 		calls = c->calls;
+		/* no executed sample yet (new, or restored after a restart) */
+		mnp_stmt_wants_sample = (e->sample_len == 0);
 	}
 	SpinLockRelease(&e->mutex);
 
@@ -817,6 +824,28 @@ mnp_stmt_store_get_sample(const mnpStmtKey *key, char *buf, int bufsize)
 	}
 	LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));
 	return len;
+}
+
+/*
+ * Note that the statement's executions cannot be sampled (too long, or
+ * parameters that are not kept), so that it is not tried on every
+ * execution; it is tried again on the regular sampled executions.
+ */
+void
+mnp_stmt_store_no_sample(const mnpStmtKey *key)
+{
+	mnpStmtEntry *e;
+
+	LWLockAcquire(mnp_lock(MNP_LOCK_STATEMENTS), LW_SHARED);
+	e = hash_search(mnp_stmt_htab, key, HASH_FIND, NULL);
+	if (e != NULL)
+	{
+		SpinLockAcquire(&e->mutex);
+		if (e->sample_len == 0)
+			e->sample_len = -1;
+		SpinLockRelease(&e->mutex);
+	}
+	LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));
 }
 
 /* Count a sample that was not kept (too long for sample_text_bytes). */
