@@ -321,8 +321,14 @@ measure() {
   n=$(P -c "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = 'public' AND NOT i.indisprimary")
   size=$(P -c "SELECT coalesce(sum(pg_relation_size(i.indexrelid)), 0) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = 'public' AND NOT i.indisprimary")
   cost=$(P -c "SELECT round(wl.workload_cost())")
+  P -c "SELECT medianest_perf.reset()" >/dev/null
   secs=$(replay_seconds)
   echo "$label|$n|$size|$cost|$secs"
+  # where the replay time goes with this index set (all RUNS replays)
+  P -c "SELECT format('  %s: %s ms in %s calls: %s', '$label', round(total_time_ms), calls, left(regexp_replace(query, '\s+', ' ', 'g'), 110))
+          FROM medianest_perf.statements
+         WHERE query NOT LIKE '%medianest_perf%' AND query NOT IN ('BEGIN', 'ROLLBACK')
+         ORDER BY total_time_ms DESC LIMIT 5" >> "$WORK/top.txt"
   # drop the set again
   P -c "SELECT format('DROP INDEX %I.%I', s.nspname, ic.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = 'public' AND NOT i.indisprimary" |
     while IFS= read -r drop; do [ -n "$drop" ] && psql -XAtq -d $DB -c "$drop" >/dev/null; done
@@ -349,5 +355,8 @@ for row in "$OURS" "$QS"; do
     "$(awk -v a="$cost" -v b="$base_cost" 'BEGIN { print a * 100 / b }')" "$base_secs" "$secs" \
     "$(awk -v a="$secs" -v b="$base_secs" 'BEGIN { print a * 100 / b }')"
 done
+echo
+echo "Where the replay time goes (top statements by total time over the timed replays):"
+cat "$WORK/top.txt"
 echo
 echo "Advisor runtime: medianest_perf.index_advice(top_n => 200) over $SEEN recorded statements: ${OURS_MS} ms (again: ${OURS_MS2} ms; limit notes: $OURS_PLANNED); pg_qualstats_index_advisor(): ${QS_MS} ms"
