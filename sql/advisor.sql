@@ -159,6 +159,13 @@ SELECT rank, table_name, key_columns
   FROM medianest_perf.index_advice(
          statements => (SELECT array_agg(stmt) FROM workload WHERE no = 2));
 DROP INDEX adv_users_email, adv_orders_user_created;
+-- an index with more key columns is suggested as a replacement of the
+-- existing one it makes redundant
+CREATE INDEX adv_orders_user_only ON adv_orders (user_id);
+SELECT rank, table_name, key_columns, replaces
+  FROM medianest_perf.index_advice(
+         statements => (SELECT array_agg(stmt) FROM workload WHERE no = 2));
+DROP INDEX adv_orders_user_only;
 
 --
 -- 4. Write cost: rows the workload writes cost every new index on the table.

@@ -324,13 +324,14 @@ CREATE FUNCTION medianest_perf.index_advice(
     OUT improvement_pct double precision,
     OUT write_penalty double precision,
     OUT queries jsonb,
-    OUT ddl text)
+    OUT ddl text,
+    OUT replaces regclass[])
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'mnp_index_advice'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION medianest_perf.index_advice(double precision, double precision, integer, text[], bigint[], bigint, double precision, integer, double precision, integer, integer) IS
-  'Recommended btree indexes for the observed workload (or the given statements), each checked by the planner with hypothetical indexes, selected by benefit per byte within budget_mb; nothing is executed or created. Output columns: rank (selection order), relid and table_name (quoted), key_columns, include_columns, predicate (partial index), estimated_size_bytes, workload_cost_before/after (sum of calls x planner cost before and after adding this index to those ranked before it), improvement_pct (cost saved on the statements it helps), write_penalty (estimated index maintenance, same units), queries (jsonb: queryid, statement number, calls, cost_before, cost_after of each statement it helps), ddl (CREATE INDEX CONCURRENTLY IF NOT EXISTS ..., ready for \gexec)';
+  'Recommended btree indexes for the observed workload (or the given statements), each checked by the planner with hypothetical indexes, selected by benefit per byte within budget_mb; nothing is executed or created. Output columns: rank (selection order), relid and table_name (quoted), key_columns, include_columns, predicate (partial index), estimated_size_bytes, workload_cost_before/after (sum of calls x planner cost before and after adding this index to those ranked before it), improvement_pct (cost saved on the statements it helps), write_penalty (estimated index maintenance, same units), queries (jsonb: queryid, statement number, calls, cost_before, cost_after of each statement it helps), ddl (CREATE INDEX CONCURRENTLY IF NOT EXISTS ..., ready for \gexec), replaces (existing non-unique indexes it makes redundant: its leading keys, columns among its columns, same predicate; drop them once it is built)';
 
 CREATE FUNCTION medianest_perf.index_advice_skipped(
     OUT statement integer,

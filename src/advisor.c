@@ -722,7 +722,7 @@ mnp_adv_check(bool ok, const char *name, const char *what)
 				 errdetail("%s", what)));
 }
 
-#define MNP_ADVICE_COLS 13
+#define MNP_ADVICE_COLS 14
 
 /*
  * medianest_perf.index_advice(budget_mb, min_improvement_pct, max_columns,
@@ -869,6 +869,17 @@ mnp_index_advice(PG_FUNCTION_ARGS)
 		values[10] = Float8GetDatum(c->penalty);
 		values[11] = DirectFunctionCall1(jsonb_in, CStringGetDatum(row->queries));
 		values[12] = CStringGetTextDatum(mnp_adv_ddl(c, name));
+		{
+			List	   *red = mnp_adv_redundant_indexes(c);
+			Datum	   *rd = palloc(sizeof(Datum) * Max(list_length(red), 1));
+
+			k = 0;
+			foreach(ln, red)
+				rd[k++] = ObjectIdGetDatum(lfirst_oid(ln));
+			values[13] = PointerGetDatum(construct_array(rd, k, REGCLASSOID,
+														 sizeof(Oid), true,
+														 TYPALIGN_INT));
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 

@@ -209,6 +209,7 @@ extern char *mnp_adv_ddl(mnpAdvCand *c, const char *name);
 extern char *mnp_adv_index_name(mnpAdvCand *c, List *taken_names);
 extern List *mnp_adv_column_names(mnpAdvCand *c, bool keys);
 extern bool mnp_adv_same_keys(mnpAdvCand *a, mnpAdvCand *b);
+extern List *mnp_adv_redundant_indexes(mnpAdvCand *c);
 extern mnpAdvCand *mnp_adv_merge(mnpAdvCtx *ctx, mnpAdvCand *x, mnpAdvCand *y);
 
 /* hypo.c */

@@ -618,6 +618,71 @@ mnp_adv_served(mnpAdvCand *c, mnpExistingIndex *x)
 	return c->pred != NULL && equal(x->pred, list_make1(c->pred));
 }
 
+/*
+ * The existing indexes a candidate makes redundant: valid, non-unique,
+ * plain-column btree indexes whose key columns are the candidate's leading
+ * keys (same or all-reversed directions), whose other columns are among the
+ * candidate's columns, with the same predicate or none on both.
+ */
+List *
+mnp_adv_redundant_indexes(mnpAdvCand *c)
+{
+	Relation	heap = table_open(c->relid, AccessShareLock);
+	List	   *oids = RelationGetIndexList(heap);
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, oids)
+	{
+		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index idx = irel->rd_index;
+		bool		ok = idx->indisvalid && idx->indisready && idx->indislive &&
+			!idx->indisunique && !idx->indisexclusion &&
+			irel->rd_rel->relam == BTREE_AM_OID &&
+			idx->indnkeyatts <= c->nkeys &&
+			RelationGetIndexExpressions(irel) == NIL;
+		bool		flip = false;
+
+		for (int i = 0; ok && i < idx->indnatts; i++)
+		{
+			AttrNumber	a = idx->indkey.values[i];
+
+			if (i < idx->indnkeyatts)
+			{
+				bool		desc = (irel->rd_indoption[i] & INDOPTION_DESC) != 0;
+				bool		nf = (irel->rd_indoption[i] & INDOPTION_NULLS_FIRST) != 0;
+
+				if (i == 0)
+					flip = (desc != c->cols[0].desc);
+				ok = (a == c->cols[i].attnum &&
+					  desc == (c->cols[i].desc != flip) &&
+					  nf == (c->cols[i].nulls_first != flip));
+			}
+			else
+			{
+				bool		found = false;
+
+				for (int j = 0; j < c->ncols; j++)
+					if (c->cols[j].attnum == a)
+						found = true;
+				ok = found;
+			}
+		}
+		if (ok)
+		{
+			List	   *pred = RelationGetIndexPredicate(irel);
+
+			ok = (pred == NIL && c->pred == NULL) ||
+				(pred != NIL && c->pred != NULL && equal(pred, list_make1(c->pred)));
+		}
+		if (ok)
+			result = lappend_oid(result, RelationGetRelid(irel));
+		index_close(irel, AccessShareLock);
+	}
+	table_close(heap, AccessShareLock);
+	return result;
+}
+
 /*----------
  * Generation.
  *----------

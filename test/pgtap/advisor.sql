@@ -16,7 +16,7 @@ SELECT is(
     WHERE p.oid = 'medianest_perf.index_advice'::regproc AND m = 'o'),
   ARRAY['rank', 'relid', 'table_name', 'key_columns', 'include_columns', 'predicate',
         'estimated_size_bytes', 'workload_cost_before', 'workload_cost_after',
-        'improvement_pct', 'write_penalty', 'queries', 'ddl']::text[],
+        'improvement_pct', 'write_penalty', 'queries', 'ddl', 'replaces']::text[],
   'index_advice output columns');
 SELECT ok(has_function_privilege('public', 'medianest_perf.index_advice(double precision, double precision, integer, text[], bigint[], bigint, double precision, integer, double precision, integer, integer)', 'EXECUTE'),
           'index_advice is open to PUBLIC (it plans as the caller)');
