@@ -683,8 +683,9 @@ mnp_adv_report(mnpAdvCtx *ctx, List *selected)
 									 (int64) s->queryid);
 				else
 					appendStringInfoString(&js, "{\"queryid\": null, ");
-				appendStringInfo(&js, "\"statement\": %d, \"calls\": %.0f, \"cost_before\": %.2f, \"cost_after\": %.2f}",
-								 s->no, s->calls, cost[i], after);
+				appendStringInfo(&js, "\"statement\": %d, \"calls\": %.0f, \"sampled\": %s, \"cost_before\": %.2f, \"cost_after\": %.2f}",
+								 s->no, s->calls, s->sampled ? "true" : "false",
+								 cost[i], after);
 				hb += s->calls * cost[i];
 				ha += s->calls * after;
 			}

@@ -23,10 +23,10 @@
 #include "postgres.h"
 
 #include "nodes/params.h"
-#include "utils/array.h"
 #include "nodes/pg_list.h"
 #include "nodes/primnodes.h"
 #include "storage/block.h"
+#include "utils/array.h"
 #include "utils/timestamp.h"
 
 #include "medianest_perf.h"
@@ -109,8 +109,6 @@ typedef struct mnpAdvStmt
 	bool		ok;				/* planned successfully */
 	double		base_cost;		/* planner cost per call, no new index */
 	double		cur_cost;		/* with the indexes selected so far */
-	double		tmp_cost;		/* scratch for one evaluation */
-	bool		tmp_used;		/* the evaluated candidate was in the plan */
 } mnpAdvStmt;
 
 /* A candidate index, also the hypothetical index given to the planner. */
