@@ -1088,6 +1088,83 @@ COMMENT ON COLUMN medianest_perf.table_scans.reason IS 'One sentence with the ev
 
 
 -----------------------------------------------------------------------------
+-- Index advisor (src/advisor.c)
+-----------------------------------------------------------------------------
+
+CREATE FUNCTION medianest_perf.statement_samples(
+    OUT userid oid,
+    OUT dbid oid,
+    OUT toplevel boolean,
+    OUT queryid bigint,
+    OUT query text,
+    OUT parameter_types regtype[],
+    OUT parameter_values text[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mnp_statement_samples'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION medianest_perf.statement_samples() IS
+  'One executed sample per statement (source text with its constants, and bound parameter values), used by index_advice() to plan with real values; text, queryid and values only for the caller''s own statements unless the caller has pg_read_all_stats';
+
+CREATE FUNCTION medianest_perf.statement_samples_info(
+    OUT sample_text_bytes integer,
+    OUT samples_stored bigint,
+    OUT samples_skipped bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'mnp_statement_samples_info'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION medianest_perf.statement_samples_info() IS
+  'Executed-statement samples: bytes per statement (medianest_perf.sample_text_bytes), samples written, and samples not kept because they did not fit';
+
+CREATE FUNCTION medianest_perf.index_advice(
+    budget_mb double precision DEFAULT 1024,
+    min_improvement_pct double precision DEFAULT 5,
+    max_columns integer DEFAULT 4,
+    statements text[] DEFAULT NULL,
+    statement_calls bigint[] DEFAULT NULL,
+    min_calls bigint DEFAULT 1,
+    min_total_ms double precision DEFAULT 0,
+    top_n integer DEFAULT 200,
+    write_cost_factor double precision DEFAULT 1,
+    max_planner_calls integer DEFAULT 20000,
+    time_limit_ms integer DEFAULT 10000,
+    OUT rank integer,
+    OUT relid regclass,
+    OUT table_name text,
+    OUT key_columns text[],
+    OUT include_columns text[],
+    OUT predicate text,
+    OUT estimated_size_bytes bigint,
+    OUT workload_cost_before double precision,
+    OUT workload_cost_after double precision,
+    OUT improvement_pct double precision,
+    OUT write_penalty double precision,
+    OUT queries jsonb,
+    OUT ddl text,
+    OUT replaces regclass[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mnp_index_advice'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION medianest_perf.index_advice(double precision, double precision, integer, text[], bigint[], bigint, double precision, integer, double precision, integer, integer) IS
+  'Recommended btree indexes for the observed workload (or the given statements), each checked by the planner with hypothetical indexes, selected by benefit per byte within budget_mb; nothing is executed or created. Output columns: rank (selection order), relid and table_name (quoted), key_columns, include_columns, predicate (partial index), estimated_size_bytes, workload_cost_before/after (sum of calls x planner cost before and after adding this index to those ranked before it), improvement_pct (cost saved on the statements it helps), write_penalty (estimated index maintenance, same units), queries (jsonb: queryid, statement number, calls, sampled (planned with executed values), cost_before, cost_after of each statement it helps), ddl (CREATE INDEX CONCURRENTLY IF NOT EXISTS ..., ready for \gexec), replaces (existing non-unique indexes it makes redundant: its leading keys, columns among its columns, same predicate; drop them once it is built)';
+
+CREATE FUNCTION medianest_perf.index_advice_skipped(
+    OUT statement integer,
+    OUT queryid bigint,
+    OUT reason text,
+    OUT detail text,
+    OUT query text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mnp_index_advice_skipped'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION medianest_perf.index_advice_skipped() IS
+  'Statements the last index_advice() call of this session could not plan (with the error), and the limits it reached (statement NULL)';
+
+
+-----------------------------------------------------------------------------
 -- Recommendations, health and metrics (src/health.c, src/metrics.c)
 -----------------------------------------------------------------------------
 
@@ -1514,6 +1591,8 @@ CREATE FUNCTION medianest_perf.advice_inputs(
 RETURNS record
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
+-- the advisor's NOTICE about skipped statements is for its direct callers
+SET client_min_messages = warning
 AS $$
 DECLARE
   max_age integer;

@@ -36,6 +36,7 @@
 #include "medianest_perf.h"
 #include "slowlog.h"
 #include "nplus1.h"
+#include "stmt_sample.h"
 #include "stmt_store.h"
 
 int			mnp_track = MNP_TRACK_TOP;
@@ -268,11 +269,14 @@ mnp_ExecutorEnd(QueryDesc *queryDesc)
 		mnp_nplus1_observe(&s);
 
 		/*
-		 * Which indexes the plan used: sampled at the 1st, 2nd, 4th, 8th ...
-		 * execution and every 1024th, so a statement's index list follows
-		 * plan changes without a plan walk per execution.
+		 * Which indexes the plan used, and the statement as executed (its
+		 * constants or parameter values, for the index advisor): sampled at
+		 * the 1st, 2nd, 4th, 8th ... execution and every 1024th (and the
+		 * first after a restart, which has no sample), so both follow
+		 * changes without any work on the other executions.
 		 */
-		if (calls > 0 && ((calls & (calls - 1)) == 0 || calls % 1024 == 0))
+		if (calls > 0 && ((calls & (calls - 1)) == 0 || calls % 1024 == 0 ||
+						  mnp_stmt_wants_sample))
 		{
 			Oid			oids[MNP_STMT_MAX_INDEXES];
 			bool		overflow;
@@ -282,6 +286,9 @@ mnp_ExecutorEnd(QueryDesc *queryDesc)
 										 MNP_STMT_MAX_INDEXES, &overflow);
 			if (n > 0 || overflow)
 				mnp_stmt_store_note_indexes(&key, oids, n, overflow);
+
+			/* the statement as executed, for the index advisor */
+			mnp_sample_capture(&key, queryDesc);
 		}
 	}
 

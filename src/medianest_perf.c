@@ -56,6 +56,7 @@ _PG_init(void)
 	mnp_index_usage_init();
 	mnp_nplus1_init();
 	mnp_health_init();
+	mnp_advisor_init();
 
 	MarkGUCPrefixReserved(MNP_NAME);
 

@@ -79,6 +79,9 @@ mnp_shmem_ready(void)
 extern LWLock *mnp_lock(mnpLockId id);
 extern void mnp_require_shmem(void);
 
+/* advisor.c (index advisor; see advisor.h) */
+extern void mnp_advisor_init(void);
+
 /* collector.c */
 extern int	mnp_track;
 extern void mnp_collector_init_gucs(void);

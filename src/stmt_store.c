@@ -11,7 +11,15 @@
  *		query texts, so that an entry costs the same whatever its text's
  *		length; each text is a chunk (header naming its entry's key, then the
  *		bytes) appended at the end and compacted when the arena is full;
- *	  - mnpStmtShared, the store-wide counters (evictions, drops, ...).
+ *	  - mnpStmtShared, the store-wide counters (evictions, drops, ...);
+ *	  - in each entry's tail, medianest_perf.sample_text_bytes for one
+ *		executed sample of the statement (source text with its constants,
+ *		or bound parameter values), encoded by stmt_sample.c and read by the
+ *		index advisor.  Written under the lock in SHARED mode and the entry's
+ *		spinlock, only on the sampled executions (the 1st, 2nd, 4th, ...,
+ *		and the next one after a restart).  sample_len -1 means "could not
+ *		be sampled".  Samples are not saved across restarts (they hold
+ *		literal values).
  *
  * Locking protocol (lock MNP_LOCK_STATEMENTS, "the lock"):
  *	  - Look up an entry, update its counters, read it or its text: the lock
@@ -100,6 +108,8 @@ typedef struct mnpStmtShared
 	int64		text_compactions;
 	int64		text_truncated;
 	int64		dropped;		/* executions not recorded */
+	int64		samples_stored; /* executed samples written */
+	int64		samples_skipped;	/* samples that did not fit */
 	TimestampTz stats_reset;
 	double		new_usage;		/* usage given to a new entry */
 	pg_atomic_uint64 generation;	/* bumped when entries are removed */
@@ -112,6 +122,10 @@ typedef struct mnpStmtShared
 static int	mnp_max_statements = 5000;
 static int	mnp_text_memory_kb = 8192;
 static bool mnp_save = true;
+int			mnp_stmt_sample_bytes = 1024;
+
+/* set by mnp_stmt_store_record(): the entry has no executed sample yet */
+bool		mnp_stmt_wants_sample = false;
 
 /* shared memory, set in mnp_stmt_store_shmem_startup */
 static mnpStmtShared *mnp_ss = NULL;
@@ -157,6 +171,27 @@ mnp_stmt_store_init(void)
 							8192, 64, 1024 * 1024,
 							PGC_POSTMASTER, GUC_UNIT_KB,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("medianest_perf.sample_text_bytes",
+							"Shared memory per statement entry for one executed sample (text with constants, or parameter values) used by the index advisor.",
+							"0 disables samples; the advisor then plans with generic plans.",
+							&mnp_stmt_sample_bytes,
+							1024, 0, 64 * 1024,
+							PGC_POSTMASTER, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+}
+
+/* Size of one hash entry: the fixed part, then the sample. */
+static Size
+mnp_stmt_entry_size(void)
+{
+	return MAXALIGN(sizeof(mnpStmtEntry)) + MAXALIGN(mnp_stmt_sample_bytes);
+}
+
+/* The sample area of an entry. */
+static inline char *
+mnp_entry_sample(mnpStmtEntry *e)
+{
+	return (char *) e + MAXALIGN(sizeof(mnpStmtEntry));
 }
 
 /* Shared memory this module needs. */
@@ -166,7 +201,7 @@ mnp_stmt_store_shmem_size(void)
 	Size		size = MAXALIGN(sizeof(mnpStmtShared));
 
 	size = add_size(size, hash_estimate_size(mnp_max_statements,
-											 sizeof(mnpStmtEntry)));
+											 mnp_stmt_entry_size()));
 	size = add_size(size, (Size) mnp_text_memory_kb * 1024);
 	return size;
 }
@@ -193,7 +228,7 @@ mnp_stmt_store_shmem_startup(void)
 
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(mnpStmtKey);
-	info.entrysize = sizeof(mnpStmtEntry);
+	info.entrysize = mnp_stmt_entry_size();
 	info.hash = mnp_stmt_key_hash;
 	mnp_stmt_htab = ShmemInitHash("medianest_perf statement hash",
 								  mnp_max_statements, mnp_max_statements,
@@ -578,6 +613,7 @@ mnp_entry_create_locked(const mnpStmtKey *key, const char *text, int len,
 	e->encoding = encoding;
 	e->nindexes = 0;
 	e->indexes_overflow = false;
+	e->sample_len = 0;
 	e->counters.first_seen = GetCurrentStatementStartTimestamp();
 	return e;
 }
@@ -695,6 +731,8 @@ mnp_stmt_store_record(const mnpStmtKey *key, const mnpExecSample *s,
 		c->last_seen = s->now;
 		e->usage += 1.0 + Min(d / 100.0, 10.0);
 		calls = c->calls;
+		/* no executed sample yet (new, or restored after a restart) */
+		mnp_stmt_wants_sample = (e->sample_len == 0);
 	}
 	SpinLockRelease(&e->mutex);
 
@@ -738,6 +776,112 @@ mnp_stmt_store_note_indexes(const mnpStmtKey *key, const Oid *oids, int n,
 	LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));
 }
 
+/*----------
+ * Executed-statement samples (for the index advisor, see stmt_sample.c).
+ *----------
+ */
+
+/*
+ * Replace the executed sample of a statement (already encoded, at most
+ * medianest_perf.sample_text_bytes).  Called on sampled executions only.
+ */
+void
+mnp_stmt_store_set_sample(const mnpStmtKey *key, const char *data, int len)
+{
+	mnpStmtEntry *e;
+	bool		stored = false;
+
+	if (len <= 0 || len > mnp_stmt_sample_bytes)
+		return;
+	LWLockAcquire(mnp_lock(MNP_LOCK_STATEMENTS), LW_SHARED);
+	e = hash_search(mnp_stmt_htab, key, HASH_FIND, NULL);
+	if (e != NULL)
+	{
+		SpinLockAcquire(&e->mutex);
+		memcpy(mnp_entry_sample(e), data, len);
+		e->sample_len = len;
+		SpinLockRelease(&e->mutex);
+		stored = true;
+	}
+	LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));
+
+	if (stored)
+	{
+		SpinLockAcquire(&mnp_ss->mutex);
+		mnp_ss->samples_stored++;
+		SpinLockRelease(&mnp_ss->mutex);
+	}
+}
+
+/*
+ * Copy a statement's executed sample into buf; returns its length, 0 when
+ * there is none (or it does not fit in bufsize).
+ */
+int
+mnp_stmt_store_get_sample(const mnpStmtKey *key, char *buf, int bufsize)
+{
+	mnpStmtEntry *e;
+	int			len = 0;
+
+	mnp_require_shmem();
+	LWLockAcquire(mnp_lock(MNP_LOCK_STATEMENTS), LW_SHARED);
+	e = hash_search(mnp_stmt_htab, key, HASH_FIND, NULL);
+	if (e != NULL)
+	{
+		SpinLockAcquire(&e->mutex);
+		if (e->sample_len > 0 && e->sample_len <= bufsize)
+		{
+			len = e->sample_len;
+			memcpy(buf, mnp_entry_sample(e), len);
+		}
+		SpinLockRelease(&e->mutex);
+	}
+	LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));
+	return len;
+}
+
+/*
+ * Note that the statement's executions cannot be sampled (too long, or
+ * parameters that are not kept), so that it is not tried on every
+ * execution; it is tried again on the regular sampled executions.
+ */
+void
+mnp_stmt_store_no_sample(const mnpStmtKey *key)
+{
+	mnpStmtEntry *e;
+
+	LWLockAcquire(mnp_lock(MNP_LOCK_STATEMENTS), LW_SHARED);
+	e = hash_search(mnp_stmt_htab, key, HASH_FIND, NULL);
+	if (e != NULL)
+	{
+		SpinLockAcquire(&e->mutex);
+		if (e->sample_len == 0)
+			e->sample_len = -1;
+		SpinLockRelease(&e->mutex);
+	}
+	LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));
+}
+
+/* Count a sample that was not kept (too long for sample_text_bytes). */
+void
+mnp_stmt_store_count_sample_skip(void)
+{
+	SpinLockAcquire(&mnp_ss->mutex);
+	mnp_ss->samples_skipped++;
+	SpinLockRelease(&mnp_ss->mutex);
+}
+
+/* The store-wide sample counters. */
+void
+mnp_stmt_store_sample_counters(int64 *stored, int64 *skipped)
+{
+	mnp_require_shmem();
+	SpinLockAcquire(&mnp_ss->mutex);
+	*stored = mnp_ss->samples_stored;
+	*skipped = mnp_ss->samples_skipped;
+	SpinLockRelease(&mnp_ss->mutex);
+}
+
 /* Whether the caller may see every user's query texts. */
 bool
 mnp_can_see_all_stats(void)
@@ -764,6 +908,8 @@ mnp_stmt_store_reset_all(void)
 	mnp_ss->text_compactions = 0;
 	mnp_ss->text_truncated = 0;
 	mnp_ss->dropped = 0;
+	mnp_ss->samples_stored = 0;
+	mnp_ss->samples_skipped = 0;
 	mnp_ss->new_usage = 1.0;
 	mnp_ss->stats_reset = GetCurrentTimestamp();
 	SpinLockRelease(&mnp_ss->mutex);

@@ -62,7 +62,10 @@ typedef struct mnpStmtEntry
 	Size		text_off;		/* chunk offset in the text arena */
 	int			text_len;
 	int			encoding;
+	int			sample_len;		/* bytes of the executed sample, 0 none yet,
+								 * -1 could not be sampled; under mutex */
 	slock_t		mutex;
+	/* medianest_perf.sample_text_bytes of sample follow (see stmt_sample.c) */
 } mnpStmtEntry;
 
 /* A copy of one entry, handed to mnp_stmt_store_foreach() visitors. */
@@ -94,6 +97,17 @@ extern void mnp_stmt_store_note_indexes(const mnpStmtKey *key,
 extern void mnp_stmt_store_foreach(mnpStmtVisitor visit, void *arg);
 extern text *mnp_visible_query_text(const mnpStmtSnapshot *snap, bool see_all);
 extern void mnp_stmt_store_load(void);
+
+/* executed-statement samples (the bytes are encoded by stmt_sample.c) */
+extern int	mnp_stmt_sample_bytes;
+extern bool mnp_stmt_wants_sample;
+extern void mnp_stmt_store_set_sample(const mnpStmtKey *key, const char *data,
+									  int len);
+extern int	mnp_stmt_store_get_sample(const mnpStmtKey *key, char *buf,
+									  int bufsize);
+extern void mnp_stmt_store_count_sample_skip(void);
+extern void mnp_stmt_store_no_sample(const mnpStmtKey *key);
+extern void mnp_stmt_store_sample_counters(int64 *stored, int64 *skipped);
 
 extern int	mnp_hist_bucket(double ms);
 extern double mnp_hist_lower(int b);
