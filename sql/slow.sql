@@ -43,8 +43,8 @@ SET medianest_perf.slow_query_ms = 0;
 SET medianest_perf.critical_query_ms = 0;
 SELECT pg_sleep(0.12);
 SELECT count(*) AS still_two FROM sq;
-SET medianest_perf.slow_query_ms = 20;
-SET medianest_perf.critical_query_ms = 300;
+SET medianest_perf.slow_query_ms = 100;
+SET medianest_perf.critical_query_ms = 400;
 
 -- text truncation at slow_query_text_bytes (4096), at a character boundary
 SELECT format('SELECT pg_sleep(0.12) /* %s */', repeat('é', 3000)) \gexec
