@@ -23,6 +23,7 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "bloat.h"
 #include "medianest_perf.h"
 
 PG_MODULE_MAGIC;
@@ -48,6 +49,7 @@ _PG_init(void)
 
 	mnp_stmt_store_init();
 	mnp_collector_init_gucs();
+	mnp_bloat_init();
 
 	MarkGUCPrefixReserved(MNP_NAME);
 
