@@ -161,6 +161,10 @@ REVOKE ALL ON FUNCTION medianest_perf.reset_statements() FROM PUBLIC;
 -- Bloat (src/bloat.c)
 -----------------------------------------------------------------------------
 
+-- bloat() and bloat_report need superuser or pg_stat_scan_tables (like
+-- pgstattuple); members of that role must be able to reach the schema.
+GRANT USAGE ON SCHEMA medianest_perf TO pg_stat_scan_tables;
+
 CREATE FUNCTION medianest_perf.bloat(
     rel regclass,
     mode text DEFAULT 'sample',

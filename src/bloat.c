@@ -1065,12 +1065,12 @@ mnp_bloat_estimate_heap(Relation rel, BlockNumber nblocks, mnpBloatRow *row)
 	if (dropped)
 	{
 		row->reliable = false;
-		mnp_bloat_note(row, "Dropped columns: rows written before the drop still store them, which the statistics do not show; use mode => 'sample'.");
+		mnp_bloat_note(row, "Dropped columns: rows written before the drop may still store their values, and the estimate cannot tell that space from dead rows and free space; use mode => 'sample'.");
 	}
 	if (cls->relkind == RELKIND_TOASTVALUE)
 	{
 		row->reliable = false;
-		mnp_bloat_note(row, "TOAST tables have no column statistics: the estimate assumes full chunks and understates bloat; use mode => 'sample'.");
+		mnp_bloat_note(row, "TOAST tables have no column statistics: the estimate assumes every chunk is full; use mode => 'sample'.");
 	}
 }
 
@@ -1245,9 +1245,11 @@ mnp_bloat_decide(mnpBloatRow *row, const char *quoted_name)
 
 	if (total <= 0 || isnan(reclaimable))
 		return;
-	if (strcmp(row->method, "estimate") == 0 && !row->reliable)
+	if (!row->reliable)
 	{
-		mnp_bloat_note(row, "No action is proposed from an unreliable estimate.");
+		mnp_bloat_note(row, strcmp(row->method, "estimate") == 0 ?
+					   "No action is proposed from an unreliable estimate." :
+					   "No action is proposed from so small a sample.");
 		return;
 	}
 
