@@ -92,22 +92,24 @@ INSERT INTO loose SELECT g, repeat('l', 60) FROM generate_series(1, 5000) g;
 SELECT fillfactor, reserved_bytes > 0 AS reserves, round(bloat_pct::numeric, 2) AS bloat_pct, action
   FROM medianest_perf.bloat('loose', 'exact');
 ALTER TABLE loose SET (fillfactor = 100);
-SELECT fillfactor, reserved_bytes, round(bloat_pct::numeric, 2) AS bloat_pct, action, note
+SELECT fillfactor, reserved_bytes, pages, expected_bytes / 8192 AS expected_pages,
+       round(bloat_pct::numeric, 2) AS bloat_pct, action, note
   FROM medianest_perf.bloat('loose', 'exact');
 SELECT action FROM medianest_perf.bloat('loose', 'exact') \gexec
 SELECT pages, round(bloat_pct::numeric, 2) AS bloat_pct, action
   FROM medianest_perf.bloat('loose', 'exact');
 
--- dropped columns: space only a rewrite gives back
-CREATE TABLE dropped (id int, wide text, n int) WITH (autovacuum_enabled = off);
-INSERT INTO dropped SELECT g, repeat('w', 300), g FROM generate_series(1, 2000) g;
+-- dropped columns: space only a rewrite gives back; the predicted size is
+-- the size VACUUM FULL produces (rows of varying width)
+CREATE TABLE dropped (id int, wide text, n int, v text) WITH (autovacuum_enabled = off);
+INSERT INTO dropped SELECT g, repeat('w', 300), g, repeat('v', g % 500) FROM generate_series(1, 2000) g;
 ALTER TABLE dropped DROP COLUMN wide;
 SELECT b.live_bytes = p.tuple_len AS live_bytes, b.free_bytes = p.free_space AS free_bytes,
-       b.dropped_column_bytes > 0 AS has_dropped, round(b.bloat_pct::numeric, 2) AS bloat_pct,
-       b.action, b.note
+       b.dropped_column_bytes > 0 AS has_dropped, b.pages, b.expected_bytes / 8192 AS expected_pages,
+       round(b.bloat_pct::numeric, 2) AS bloat_pct, b.action, b.note
   FROM pgstattuple('dropped') p, medianest_perf.bloat('dropped', 'exact') b;
 VACUUM FULL dropped;
-SELECT dropped_column_bytes, round(bloat_pct::numeric, 2) AS bloat_pct, action
+SELECT dropped_column_bytes, pages, round(bloat_pct::numeric, 2) AS bloat_pct, action
   FROM medianest_perf.bloat('dropped', 'exact');
 
 -- btree: leaf density against the index fillfactor
@@ -116,10 +118,11 @@ SELECT fillfactor, round(leaf_density::numeric, 0) AS leaf_density,
        round(bloat_pct::numeric, 2) AS bloat_pct, action
   FROM medianest_perf.bloat('loose_id', 'exact');
 ALTER INDEX loose_id SET (fillfactor = 90);
-SELECT fillfactor, round(bloat_pct::numeric, 2) AS bloat_pct, action
+SELECT fillfactor, pages, expected_bytes / 8192 AS expected_pages,
+       round(bloat_pct::numeric, 2) AS bloat_pct, action
   FROM medianest_perf.bloat('loose_id', 'exact');
 SELECT action FROM medianest_perf.bloat('loose_id', 'exact') \gexec
-SELECT round(leaf_density::numeric, 0) AS leaf_density, round(bloat_pct::numeric, 2) AS bloat_pct, action
+SELECT pages, round(leaf_density::numeric, 0) AS leaf_density, round(bloat_pct::numeric, 2) AS bloat_pct, action
   FROM medianest_perf.bloat('loose_id', 'exact');
 
 -- btree deduplication: posting lists counted, a rebuild predicted as deduplicated
@@ -131,6 +134,21 @@ SELECT b.live_tuples = p.tuple_count AS live_tuples, b.live_bytes = p.tuple_len 
        round(b.bloat_pct::numeric, 2) AS bloat_pct, b.note
   FROM pgstattuple('loose_bucket') p, pgstatindex('loose_bucket') i,
        medianest_perf.bloat('loose_bucket', 'exact') b;
+
+-- a deduplicated index grown by inserts (page splits): the predicted size
+-- is what REINDEX builds
+CREATE TABLE churn (id int, grp int) WITH (autovacuum_enabled = off);
+INSERT INTO churn SELECT g, g % 40 FROM generate_series(1, 20000) g;
+CREATE INDEX churn_grp ON churn (grp);
+INSERT INTO churn SELECT g, g % 40 FROM generate_series(20001, 60000) g;
+CREATE TEMP TABLE churn_before AS
+  SELECT * FROM medianest_perf.bloat('bloat_test.churn_grp', 'exact');
+SELECT pages, expected_bytes / 8192 AS expected_pages, round(bloat_pct::numeric, 2) AS bloat_pct,
+       round(leaf_density::numeric, 0) AS leaf_density, action
+  FROM churn_before;
+SELECT action FROM churn_before \gexec
+SELECT b.pages = a.expected_bytes / 8192 AS predicted_exactly, round(b.bloat_pct::numeric, 2) AS bloat_pct
+  FROM churn_before a, medianest_perf.bloat('churn_grp', 'exact') b;
 
 -- TOAST table and materialized view
 CREATE TABLE docs (id int, body text) WITH (autovacuum_enabled = off, toast.autovacuum_enabled = off);

@@ -68,6 +68,7 @@
 #include "catalog/pg_index.h"
 #include "catalog/pg_statistic.h"
 #include "commands/defrem.h"
+#include "common/hashfn.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -80,6 +81,7 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/sampling.h"
@@ -102,6 +104,9 @@ PG_FUNCTION_INFO_V1(mnp_bloat_report_1_0);
 
 /* posting-list size limit of the btree build (nbtsort.c) */
 #define MNP_BT_BUILD_MAXPOSTING (MAXALIGN_DOWN(BLCKSZ * 10 / 100) - sizeof(ItemIdData))
+
+/* runs of equal keys at page edges merged by key, at most this many keys */
+#define MNP_BT_MAX_EDGE_KEYS	(1 << 20)
 
 /* GUCs */
 static double mnp_bloat_min_ratio = 0.2;
@@ -218,9 +223,47 @@ typedef struct mnpBtreeSums
 	double		heap_tids;
 	double		rebuilt;		/* leaf bytes after a rebuild */
 	double		rebuilt_sq;		/* sum over pages of rebuilt squared */
-	double		rebuilt_items;	/* leaf items after a rebuild */
 } mnpBtreeSums;
 
+/*
+ * What a rewrite or an index build does with the rows it keeps: it fills
+ * one page after the other, in order, and starts a new page when the next
+ * row does not fit.  Simulating that on the rows read gives the size after
+ * the rewrite, without assuming that rows have one size: exact for exact
+ * mode, and an estimate that does not jump at a page-capacity boundary for
+ * sample mode.
+ */
+typedef struct mnpPacker
+{
+	double		capacity;		/* heap: bytes a page takes (fillfactor) */
+	double		avail;			/* btree: pd_special - page header */
+	double		soft_free;		/* btree: free space that ends a page */
+	int			max_items;		/* heap: MaxHeapTuplesPerPage */
+	bool		btree;
+	double		used;			/* bytes (with line pointers) on this page */
+	int			items;			/* items on this page */
+	double		last;			/* btree: size of the last item */
+	double		last_extra;		/* btree: its posting list's bytes */
+	double		pages;			/* pages finished */
+	double		bytes;			/* bytes packed, in all */
+} mnpPacker;
+
+/*
+ * A run of equal keys at the edge of a leaf page (its first or last run),
+ * which may go on in the neighbour page.  A rebuild merges all the TIDs of
+ * a key, wherever they are, so these runs are summed by key (a 64-bit hash
+ * of the key's bytes) and packed at the end.  Runs inside a page hold all
+ * the TIDs of their key and are packed at once.
+ */
+typedef struct mnpBtEdgeRun
+{
+	uint64		keyhash;		/* hash key */
+	Size		keysz;
+	double		tids;
+} mnpBtEdgeRun;
+
+static void mnp_pack(mnpPacker *pk, double size, double posting_bytes);
+static double mnp_pack_pages(const mnpPacker *pk, bool exact);
 static void mnp_bloat_check_privileges(void);
 static bool mnp_bloat_measure(Oid relid, mnpBloatMode mode, int sample_pages,
 							  bool for_report, mnpBloatRow *row);
@@ -403,6 +446,70 @@ mnp_bloat_bound(double sum, double sum_sq, int n, double npop, double scale)
 	return MNP_BLOAT_Z95 * sqrt(fpc * var / n) * fabs(scale) * 100.0;
 }
 
+/*
+ * Add one row or index item of size bytes (its line pointer included) to
+ * the simulated rewrite.  Heap: it goes on the current page if the page's
+ * free space, less the fillfactor's reserve, holds it (raw_heap_insert).
+ * Btree leaf (_bt_buildadd): a page takes items until its free space -- plus
+ * the posting list bytes of its last item, which suffix truncation leaves
+ * out of the high key -- drops under the fillfactor's reserve, or until the
+ * item does not fit; then its last item moves to the next page and a high
+ * key takes its place.
+ */
+static void
+mnp_pack(mnpPacker *pk, double size, double posting_bytes)
+{
+	pk->bytes += size;
+	if (!pk->btree)
+	{
+		if (pk->items > 0 &&
+			(pk->used + size > pk->capacity || pk->items >= pk->max_items))
+		{
+			pk->pages++;
+			pk->used = 0;
+			pk->items = 0;
+		}
+	}
+	else if (pk->items > 0)
+	{
+		/* PageGetFreeSpace() with the high key's line pointer reserved */
+		double		pgspc = pk->avail - 2 * sizeof(ItemIdData) - pk->used;
+		double		itupsz = size - sizeof(ItemIdData);
+
+		if (pgspc < itupsz + MAXALIGN(sizeof(ItemPointerData)) ||
+			(pgspc + pk->last_extra < pk->soft_free && pk->items >= 2))
+		{
+			pk->pages++;
+			pk->used = pk->last;
+			pk->items = 1;
+		}
+	}
+	pk->used += size;
+	pk->items++;
+	pk->last = size;
+	pk->last_extra = posting_bytes;
+}
+
+/* Btree: bytes of a posting list tuple of n TIDs with a key of keysz. */
+static inline double
+mnp_bt_posting_size(Size keysz, double n)
+{
+	if (n <= 1)
+		return keysz;
+	return MAXALIGN(keysz + (Size) n * sizeof(ItemPointerData));
+}
+
+/* Pages the packed rows take: the last one whole (exact) or in part. */
+static double
+mnp_pack_pages(const mnpPacker *pk, bool exact)
+{
+	if (pk->items == 0)
+		return pk->pages;
+	if (exact)
+		return pk->pages + 1;
+	return pk->pages + Min(pk->used / (pk->btree ? pk->avail : pk->capacity), 1.0);
+}
+
 /* ---------------------------------------------------------------------
  * Heap pages
  * ---------------------------------------------------------------------
@@ -418,6 +525,7 @@ typedef struct mnpHeapScan
 	TupleDesc	desc;
 	Datum	   *values;
 	bool	   *isnull;
+	mnpPacker	pack;			/* the live rows, rewritten */
 } mnpHeapScan;
 
 /*
@@ -501,6 +609,7 @@ mnp_heap_page(mnpHeapScan *hs, Buffer buf, BlockNumber blkno, mnpHeapSums *s)
 					s->dropped_bytes += MAXALIGN(tuple.t_len) - MAXALIGN(len);
 				}
 				footprint += MAXALIGN(len) + sizeof(ItemIdData);
+				mnp_pack(&hs->pack, MAXALIGN(len) + sizeof(ItemIdData), 0);
 				break;
 			case HEAPTUPLE_RECENTLY_DEAD:
 				s->recently_dead_bytes += tuple.t_len;
@@ -529,7 +638,6 @@ mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	BufferAccessStrategy strategy;
 	double		scale;
 	int			fillfactor;
-	double		fill_target;
 	double		expected_pages = 0;
 	double		bound = 0;
 
@@ -548,6 +656,8 @@ mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 		hs.isnull = palloc(hs.desc->natts * sizeof(bool));
 	}
 	fillfactor = RelationGetFillFactor(rel, HEAP_DEFAULT_FILLFACTOR);
+	hs.pack.capacity = BLCKSZ - SizeOfPageHeaderData - hs.save_free;
+	hs.pack.max_items = MaxHeapTuplesPerPage;
 
 	blocks = mnp_bloat_choose_blocks(0, nblocks,
 									 mode == MNP_BLOAT_EXACT ? INT_MAX : sample_pages,
@@ -582,23 +692,17 @@ mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	row->num[BC_FILLFACTOR] = fillfactor;
 
 	/*
-	 * After a rewrite, a page takes whole tuples up to the fillfactor's
-	 * target: tpp tuples of the average rewritten footprint.  The ratio is
-	 * linear in each page's footprint, which gives its variance.
+	 * The size after a rewrite is the packing of the rows read, scaled to
+	 * the relation.  The ratio is then linear in each page's footprint, with
+	 * the packed bytes per page as the unit, which gives its variance.
 	 */
-	fill_target = BLCKSZ - SizeOfPageHeaderData - hs.save_free;
 	if (s.live_tuples > 0)
 	{
-		double		avg_fp = s.footprint / s.live_tuples;
-		double		tpp = floor(fill_target / avg_fp);
-		double		page_bytes;
+		double		packed = mnp_pack_pages(&hs.pack, !sampled);
 
-		tpp = Max(tpp, 1.0);
-		tpp = Min(tpp, (double) MaxHeapTuplesPerPage);
-		page_bytes = tpp * avg_fp;
-		expected_pages = ceil(s.live_tuples * scale / tpp);
+		expected_pages = sampled ? packed * scale : packed;
 		bound = mnp_bloat_bound(s.footprint, s.footprint_sq, n, nblocks,
-								1.0 / page_bytes);
+								packed / hs.pack.bytes);
 	}
 	else if (sampled)
 		bound = mnp_bloat_bound(0, 0, n, nblocks, 0);
@@ -630,39 +734,41 @@ mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
  */
 
 /*
- * Leaf bytes (items and line pointers) that ntids heap TIDs sharing one key
- * of keysz bytes take after an index build, and how many items: one tuple
- * each, or posting lists no larger than the build makes them when it
- * deduplicates.
+ * Pack the leaf items (line pointers included) that ntids heap TIDs sharing
+ * one key of keysz bytes become in an index build: one tuple each, or
+ * posting lists no larger than the build makes them when it deduplicates.
+ * Returns the bytes.
  */
 static double
-mnp_bt_rebuilt_bytes(Size keysz, double ntids, bool dedup, double *items)
+mnp_bt_rebuilt_bytes(Size keysz, double ntids, bool dedup, mnpPacker *pk)
 {
 	double		per = 0,
 				full,
 				rem,
-				bytes;
+				bytes,
+				tupsz;
 
 	if (dedup && ntids > 1 && keysz < MAXALIGN_DOWN(MNP_BT_BUILD_MAXPOSTING))
 		per = floor((double) (MAXALIGN_DOWN(MNP_BT_BUILD_MAXPOSTING) - keysz) /
 					sizeof(ItemPointerData));
 	if (per < 2)
 	{
-		*items += ntids;
+		for (double i = 0; i < ntids; i++)
+			mnp_pack(pk, keysz + sizeof(ItemIdData), 0);
 		return ntids * (keysz + sizeof(ItemIdData));
 	}
 	full = floor(ntids / per);
 	rem = ntids - full * per;
-	bytes = full * (MAXALIGN(keysz + (Size) per * sizeof(ItemPointerData)) +
-					sizeof(ItemIdData));
-	*items += full;
-	if (rem == 1)
-		bytes += keysz + sizeof(ItemIdData);
-	else if (rem > 1)
-		bytes += MAXALIGN(keysz + (Size) rem * sizeof(ItemPointerData)) +
-			sizeof(ItemIdData);
+	tupsz = mnp_bt_posting_size(keysz, per);
+	for (double i = 0; i < full; i++)
+		mnp_pack(pk, tupsz + sizeof(ItemIdData), tupsz - keysz);
+	bytes = full * (tupsz + sizeof(ItemIdData));
 	if (rem >= 1)
-		*items += 1;
+	{
+		tupsz = mnp_bt_posting_size(keysz, rem);
+		mnp_pack(pk, tupsz + sizeof(ItemIdData), rem > 1 ? tupsz - keysz : 0);
+		bytes += tupsz + sizeof(ItemIdData);
+	}
 	return bytes;
 }
 
@@ -673,6 +779,39 @@ mnp_bt_keysz(IndexTuple itup)
 	if (BTreeTupleIsPosting(itup))
 		return BTreeTupleGetPostingOffset(itup);
 	return IndexTupleSize(itup);
+}
+
+/*
+ * A run of ntids TIDs of one key ends: pack it now or, at a page's edge,
+ * add it to its key's sum for later.  Returns the bytes packed now, or an
+ * estimate of the bytes it will take.
+ */
+static double
+mnp_bt_run_end(IndexTuple first, double ntids, bool edge, bool dedup,
+			   HTAB *edges, mnpPacker *pk)
+{
+	Size		keysz = mnp_bt_keysz(first);
+
+	if (edge && dedup && edges != NULL &&
+		hash_get_num_entries(edges) < MNP_BT_MAX_EDGE_KEYS)
+	{
+		uint64		h;
+		mnpBtEdgeRun *run;
+		bool		found;
+
+		h = hash_bytes_extended((const unsigned char *) first + sizeof(IndexTupleData),
+								keysz - sizeof(IndexTupleData),
+								(first->t_info & INDEX_NULL_MASK) ? 1 : 0);
+		run = hash_search(edges, &h, HASH_ENTER, &found);
+		if (!found)
+		{
+			run->keysz = keysz;
+			run->tids = 0;
+		}
+		run->tids += ntids;
+		return ntids * sizeof(ItemPointerData);
+	}
+	return mnp_bt_rebuilt_bytes(keysz, ntids, dedup, pk);
 }
 
 /* Whether two leaf tuples have binary-equal keys. */
@@ -692,13 +831,17 @@ mnp_bt_same_key(IndexTuple a, IndexTuple b)
 
 /* Count one btree page (pinned and share-locked). */
 static void
-mnp_bt_page(Page page, bool dedup, Size target_free, mnpBtreeSums *s)
+mnp_bt_page(Page page, bool dedup, Size target_free, mnpBtreeSums *s,
+			HTAB *edges, mnpPacker *pk)
 {
 	BTPageOpaque opaque;
 	OffsetNumber maxoff;
 	Size		free;
-	IndexTuple	group = NULL;
+	IndexTuple	group = NULL;	/* first tuple of the run of equal keys */
 	double		group_tids = 0;
+	bool		first_run = true;
+	bool		open_left;
+	bool		open_right = false;
 	double		rebuilt = 0;
 
 	if (PageIsNew(page))
@@ -743,6 +886,19 @@ mnp_bt_page(Page page, bool dedup, Size target_free, mnpBtreeSums *s)
 	s->leaf_avail += ((PageHeader) page)->pd_special - SizeOfPageHeaderData;
 	s->reserved_bytes += Min(free, target_free);
 
+	/*
+	 * The first run may go on from the left sibling.  A high key that keeps
+	 * a heap TID means that the last key of this page is also the first of
+	 * the right sibling (suffix truncation could not tell them apart).
+	 */
+	open_left = !P_LEFTMOST(opaque);
+	if (dedup && !P_RIGHTMOST(opaque))
+	{
+		IndexTuple	hikey = (IndexTuple) PageGetItem(page, PageGetItemId(page, P_HIKEY));
+
+		open_right = BTreeTupleGetHeapTID(hikey) != NULL;
+	}
+
 	maxoff = PageGetMaxOffsetNumber(page);
 	for (OffsetNumber off = P_FIRSTDATAKEY(opaque); off <= maxoff; off = OffsetNumberNext(off))
 	{
@@ -768,15 +924,19 @@ mnp_bt_page(Page page, bool dedup, Size target_free, mnpBtreeSums *s)
 		else
 		{
 			if (group != NULL)
-				rebuilt += mnp_bt_rebuilt_bytes(mnp_bt_keysz(group), group_tids,
-												dedup, &s->rebuilt_items);
+			{
+				rebuilt += mnp_bt_run_end(group, group_tids, first_run && open_left,
+										  dedup, edges, pk);
+				first_run = false;
+			}
 			group = itup;
 			group_tids = ntids;
 		}
 	}
 	if (group != NULL)
-		rebuilt += mnp_bt_rebuilt_bytes(mnp_bt_keysz(group), group_tids, dedup,
-										&s->rebuilt_items);
+		rebuilt += mnp_bt_run_end(group, group_tids,
+								  (first_run && open_left) || open_right,
+								  dedup, edges, pk);
 	s->rebuilt += rebuilt;
 	s->rebuilt_sq += rebuilt * rebuilt;
 }
@@ -797,10 +957,26 @@ mnp_bloat_btree(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	Size		target_free = BTGetTargetPageFreeSpace(rel);
 	double		scale;
 	double		expected_pages;
+	mnpPacker	pack;
+	HTAB	   *edges = NULL;
 
 	memset(&s, 0, sizeof(s));
+	memset(&pack, 0, sizeof(pack));
+	pack.btree = true;
+	pack.avail = BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(BTPageOpaqueData));
+	pack.soft_free = target_free;
 	dedup = !rel->rd_index->indisunique && BTGetDeduplicateItems(rel) &&
 		_bt_allequalimage(rel, false);
+	if (dedup)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(mnpBtEdgeRun);
+		ctl.hcxt = CurrentMemoryContext;
+		edges = hash_create("medianest_perf btree edge runs", 1024, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
 
 	blocks = mnp_bloat_choose_blocks(BTREE_METAPAGE + 1, npop,
 									 mode == MNP_BLOAT_EXACT ? INT_MAX : sample_pages,
@@ -815,11 +991,23 @@ mnp_bloat_btree(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 		mnp_bloat_prefetch(rel, blocks, n, i, &next, sampled);
 		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blocks[i], RBM_NORMAL, strategy);
 		LockBuffer(buf, BT_READ);
-		mnp_bt_page(BufferGetPage(buf), dedup, target_free, &s);
+		mnp_bt_page(BufferGetPage(buf), dedup, target_free, &s, edges, &pack);
 		UnlockReleaseBuffer(buf);
 	}
 	FreeAccessStrategy(strategy);
 	pfree(blocks);
+
+	/* the runs at page edges, merged by key */
+	if (edges != NULL)
+	{
+		HASH_SEQ_STATUS hseq;
+		mnpBtEdgeRun *run;
+
+		hash_seq_init(&hseq, edges);
+		while ((run = hash_seq_search(&hseq)) != NULL)
+			mnp_bt_rebuilt_bytes(run->keysz, run->tids, dedup, &pack);
+		hash_destroy(edges);
+	}
 
 	scale = n > 0 ? (double) npop / n : 0;
 	row->method = sampled ? "sample" : "exact";
@@ -838,30 +1026,25 @@ mnp_bloat_btree(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 		row->num[BC_LEAF_DENSITY] = 100.0 - 100.0 * s.leaf_free / s.leaf_avail;
 
 	/*
-	 * After REINDEX: the live items, merged as the build merges them, on
-	 * leaf pages that the build fills with whole items up to the fillfactor
-	 * (the item that crosses it moves to the next page and the high key
-	 * takes its place), internal pages in today's proportion to leaves, and
-	 * the metapage.  The ratio is linear in each page's rebuilt bytes,
-	 * which gives its variance.
+	 * After REINDEX: the packing of the live items, merged as the build
+	 * merges them, scaled to the index; internal pages in today's
+	 * proportion to leaves; the metapage.  The ratio is linear in each
+	 * page's rebuilt bytes, which gives its variance.
 	 */
 	if (nblocks == 0)
 		expected_pages = 0;
-	else if (s.leaf_pages == 0 || s.rebuilt_items == 0)
+	else if (s.leaf_pages == 0 || pack.bytes == 0)
 		expected_pages = 1 + (s.leaf_pages > 0 ? 1 : 0);
 	else
 	{
-		double		avail = s.leaf_avail / s.leaf_pages;
-		double		target = avail - sizeof(ItemIdData) - target_free;
-		double		avg_item = s.rebuilt / s.rebuilt_items;
-		double		ipp = Max(floor(target / avg_item), 2.0);
+		double		packed = mnp_pack_pages(&pack, !sampled);
 		double		int_ratio = s.internal_pages / s.leaf_pages;
-		double		exp_leaf = ceil(s.rebuilt_items * scale / ipp);
+		double		exp_leaf = sampled ? ceil(packed * scale) : packed;
 
 		expected_pages = 1 + exp_leaf + ceil(exp_leaf * int_ratio);
 		row->num[BC_BLOAT_PCT_ERROR] =
 			mnp_bloat_bound(s.rebuilt, s.rebuilt_sq, n, npop,
-							(1.0 + int_ratio) / (ipp * avg_item) * npop / nblocks);
+							(1.0 + int_ratio) * packed / pack.bytes * npop / nblocks);
 	}
 	if (isnan(row->num[BC_BLOAT_PCT_ERROR]))
 		row->num[BC_BLOAT_PCT_ERROR] = sampled ? mnp_bloat_bound(0, 0, n, npop, 0) : 0;

@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# Accuracy and speed of medianest_perf.bloat() against pgstattuple and
+# pgstatindex, on tables (and their btree indexes) with known bloat:
+#
+#   fresh       freshly loaded
+#   del_even    30% of the rows deleted evenly (every id % 10 < 3)
+#   del_range   30% of the rows deleted in one range of ids
+#   upd50       50% of the rows updated (non-HOT: the pages are full)
+#   vacuumed    30% deleted evenly, then VACUUM
+#
+# Each table gets a primary key (bigint, unique) and an index on a column
+# with 100 distinct values (deduplicated).  For every relation it prints the
+# exact figures of pgstattuple (tables) or pgstatindex (indexes), ours in
+# sample, exact and estimate mode, the absolute errors in percentage points,
+# and the time of each, as medians over interleaved runs.  It measures and
+# prints; it asserts nothing.
+#
+# Usage: test/bench/bloat_accuracy.sh [SIZE_MB]
+#   SIZE_MB               size of each freshly loaded table (default 128;
+#                         run 1024 for the 1 GB figure of the design budget)
+#   BLOAT_RUNS=5          interleaved runs per relation and method
+#   BLOAT_SAMPLE_PAGES=   sample_pages for sample mode (default: bloat()'s)
+#   MNP_SANDBOX=DIR       install into a private copy of PostgreSQL (see
+#                         test/lib.sh); the scratch cluster is removed at exit
+#
+# Before measuring, every table is read once (which prunes dead rows on full
+# pages and sets hint bits, as any first reader would), analyzed, and
+# checkpointed, so every method sees the same pages.  The data then sit in
+# the operating system's cache: the timings are warm-cache timings.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+MNP_ROOT=$(pwd)
+. test/lib.sh
+
+SIZE_MB=${1:-${BLOAT_SIZE_MB:-128}}
+RUNS=${BLOAT_RUNS:-5}
+SAMPLE_PAGES=${BLOAT_SAMPLE_PAGES:-}
+
+bash test/install_deps.sh
+mnp_log "building and installing"
+mnp_build_install
+
+WORK=$(mktemp -d /tmp/mnp-bloat-bench.XXXXXX)
+cleanup() { mnp_cluster_stop; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+mnp_cluster_init "$WORK" \
+  "autovacuum = off" \
+  "shared_buffers = 256MB" \
+  "max_wal_size = 16GB" \
+  "checkpoint_timeout = 1h" \
+  "synchronous_commit = off" \
+  "maintenance_work_mem = 512MB"
+mnp_cluster_start
+mnp_log "scratch cluster on port $MNP_PORT; tables of $SIZE_MB MB, $RUNS runs"
+
+PSQL=(psql -X -q -v ON_ERROR_STOP=1 -d bloat_bench)
+psql -X -q -d postgres -c "CREATE DATABASE bloat_bench"
+
+# rows of (bigint, int, 80-byte text): 120 bytes + line pointer, 65 a page
+ROWS=$(( SIZE_MB * 1024 * 1024 / 8192 * 65 ))
+
+mnp_log "loading 5 tables of $ROWS rows"
+"${PSQL[@]}" -v rows="$ROWS" <<'SQL'
+CREATE EXTENSION pgstattuple;
+CREATE EXTENSION medianest_perf;
+CREATE TABLE shape_fresh (id bigint, k int, pad text);
+INSERT INTO shape_fresh SELECT g, g % 100, repeat('x', 80) FROM generate_series(1, :rows) g;
+CREATE TABLE shape_del_even AS SELECT * FROM shape_fresh;
+CREATE TABLE shape_del_range AS SELECT * FROM shape_fresh;
+CREATE TABLE shape_upd50 AS SELECT * FROM shape_fresh;
+CREATE TABLE shape_vacuumed AS SELECT * FROM shape_fresh;
+SELECT format('ALTER TABLE %I ADD CONSTRAINT %I PRIMARY KEY (id)', c.relname, c.relname || '_pkey'),
+       format('CREATE INDEX %I ON %I (k)', c.relname || '_k', c.relname)
+  FROM pg_class c WHERE c.relname LIKE 'shape\_%' AND c.relkind = 'r' \gexec
+DELETE FROM shape_del_even WHERE id % 10 < 3;
+DELETE FROM shape_del_range WHERE id > 0.35 * :rows AND id <= 0.65 * :rows;
+UPDATE shape_upd50 SET pad = repeat('y', 80) WHERE id % 2 = 0;
+DELETE FROM shape_vacuumed WHERE id % 10 < 3;
+VACUUM shape_vacuumed;
+SQL
+
+mnp_log "first read, ANALYZE, CHECKPOINT"
+"${PSQL[@]}" <<'SQL'
+SELECT format('SELECT count(*) FROM %I', relname) FROM pg_class
+ WHERE relname LIKE 'shape\_%' AND relkind = 'r' \gexec
+ANALYZE;
+SELECT pg_stat_force_next_flush();
+CHECKPOINT;
+
+CREATE TABLE bench_result (
+  run int, rel regclass, method text, ms double precision,
+  bloat_pct double precision, bound double precision,
+  live_pct double precision, dead_pct double precision, free_pct double precision,
+  leaf_density double precision, pages_read bigint, reliable boolean);
+
+-- one timed measurement; only the measuring statement is inside the clock
+CREATE FUNCTION bench_one(p_run int, p_rel regclass, p_method text, p_sample int)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  t0 timestamptz;
+  ms double precision;
+  r record;
+  p record;
+BEGIN
+  IF p_method = 'pgstattuple' THEN
+    t0 := clock_timestamp();
+    SELECT * INTO p FROM pgstattuple(p_rel);
+    ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+    INSERT INTO bench_result (run, rel, method, ms, live_pct, dead_pct, free_pct, pages_read)
+    VALUES (p_run, p_rel, p_method, ms, p.tuple_percent, p.dead_tuple_percent,
+            p.free_percent, p.table_len / 8192);
+  ELSIF p_method = 'pgstatindex' THEN
+    t0 := clock_timestamp();
+    SELECT * INTO p FROM pgstatindex(p_rel);
+    ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+    INSERT INTO bench_result (run, rel, method, ms, leaf_density, pages_read)
+    VALUES (p_run, p_rel, p_method, ms, p.avg_leaf_density, p.index_size / 8192);
+  ELSE
+    t0 := clock_timestamp();
+    IF p_sample IS NULL THEN
+      SELECT * INTO r FROM medianest_perf.bloat(p_rel, p_method);
+    ELSE
+      SELECT * INTO r FROM medianest_perf.bloat(p_rel, p_method, p_sample);
+    END IF;
+    ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+    INSERT INTO bench_result
+    VALUES (p_run, p_rel, p_method, ms, r.bloat_pct, r.bloat_pct_error,
+            100.0 * r.live_bytes / nullif(r.total_bytes, 0),
+            100.0 * r.dead_bytes / nullif(r.total_bytes, 0),
+            100.0 * r.free_bytes / nullif(r.total_bytes, 0),
+            r.leaf_density, r.pages_read, r.reliable);
+  END IF;
+END $$;
+SQL
+
+mnp_log "measuring: $RUNS interleaved runs"
+for run in $(seq 1 "$RUNS"); do
+  "${PSQL[@]}" -v run="$run" -v sample="${SAMPLE_PAGES:-NULL}" <<'SQL'
+-- the order of the methods rotates from run to run
+WITH rels AS (
+  SELECT c.oid::regclass AS rel, c.relkind FROM pg_class c
+   WHERE c.relname LIKE 'shape\_%' AND c.relkind IN ('r', 'i')),
+methods AS (
+  SELECT r.rel, m.method, m.ord FROM rels r,
+         LATERAL unnest(CASE WHEN r.relkind = 'r'
+                             THEN ARRAY['pgstattuple', 'sample', 'exact', 'estimate']
+                             ELSE ARRAY['pgstatindex', 'sample', 'exact', 'estimate'] END)
+                 WITH ORDINALITY AS m(method, ord))
+SELECT format('SELECT bench_one(%s, %L::regclass, %L, %s)', :run, rel::text, method, :'sample')
+  FROM methods
+ ORDER BY rel::text COLLATE "C", (ord + :run) % 4 \gexec
+SQL
+done
+
+"${PSQL[@]}" -v sample="${SAMPLE_PAGES:-default}" <<'SQL'
+\pset footer off
+\echo
+\echo Tables: pgstattuple exact percentages, our sample / exact / estimate, errors in points.
+\echo   err_sample = max over runs of |sample - exact| on bloat_pct; dead/free errors against pgstattuple.
+\echo   Times are medians in ms; ratio = sample time / pgstattuple time.
+WITH ref AS (
+  SELECT rel, avg(live_pct) AS live, avg(dead_pct) AS dead, avg(free_pct) AS free,
+         max(pages_read) AS pages,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms
+    FROM bench_result WHERE method = 'pgstattuple' GROUP BY rel),
+ours AS (
+  SELECT rel, method,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY bloat_pct) AS bloat,
+         max(bound) AS bound, max(pages_read) AS pages_read,
+         array_agg(bloat_pct) AS bloats, array_agg(dead_pct) AS deads, array_agg(free_pct) AS frees,
+         bool_and(reliable) AS reliable
+    FROM bench_result WHERE method IN ('sample', 'exact', 'estimate') GROUP BY rel, method)
+SELECT r.rel AS table, r.pages,
+       round(r.live::numeric, 1) AS "live%", round(r.dead::numeric, 1) AS "dead%",
+       round(r.free::numeric, 1) AS "free%",
+       round(e.bloat::numeric, 2) AS "exact bloat%",
+       round(s.bloat::numeric, 2) AS "sample bloat%",
+       '±' || round(s.bound::numeric, 2) AS bound,
+       round((SELECT max(abs(b - e.bloat)) FROM unnest(s.bloats) b)::numeric, 2) AS err_sample,
+       round((SELECT max(abs(d - r.dead)) FROM unnest(s.deads) d)::numeric, 2) AS err_dead,
+       round((SELECT max(abs(f - r.free)) FROM unnest(s.frees) f)::numeric, 2) AS err_free,
+       round(x.bloat::numeric, 2) AS "estimate bloat%",
+       round(abs(x.bloat - e.bloat)::numeric, 2) AS err_est,
+       x.reliable AS est_reliable,
+       s.pages_read AS sampled,
+       round(r.ms::numeric, 1) AS pgstattuple_ms,
+       round(e.ms::numeric, 1) AS exact_ms,
+       round(s.ms::numeric, 2) AS sample_ms,
+       round(x.ms::numeric, 2) AS estimate_ms,
+       round((100 * s.ms / r.ms)::numeric, 2) || '%' AS ratio
+  FROM ref r
+  JOIN ours s ON s.rel = r.rel AND s.method = 'sample'
+  JOIN ours e ON e.rel = r.rel AND e.method = 'exact'
+  JOIN ours x ON x.rel = r.rel AND x.method = 'estimate'
+ ORDER BY r.rel::text COLLATE "C";
+
+\echo
+\echo Btree indexes: pgstatindex avg_leaf_density against our sample; bloat_pct sample against exact.
+WITH ref AS (
+  SELECT rel, avg(leaf_density) AS density, max(pages_read) AS pages,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms
+    FROM bench_result WHERE method = 'pgstatindex' GROUP BY rel),
+ours AS (
+  SELECT rel, method,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY bloat_pct) AS bloat,
+         max(bound) AS bound, max(pages_read) AS pages_read,
+         array_agg(bloat_pct) AS bloats, array_agg(leaf_density) AS densities,
+         bool_and(reliable) AS reliable
+    FROM bench_result WHERE method IN ('sample', 'exact', 'estimate') GROUP BY rel, method)
+SELECT r.rel AS index, r.pages,
+       round(r.density::numeric, 2) AS "pgstatindex density",
+       round((SELECT max(abs(d - r.density)) FROM unnest(s.densities) d)::numeric, 2) AS err_density,
+       round(e.bloat::numeric, 2) AS "exact bloat%",
+       round(s.bloat::numeric, 2) AS "sample bloat%",
+       '±' || round(s.bound::numeric, 2) AS bound,
+       round((SELECT max(abs(b - e.bloat)) FROM unnest(s.bloats) b)::numeric, 2) AS err_sample,
+       round(x.bloat::numeric, 2) AS "estimate bloat%",
+       x.reliable AS est_reliable,
+       s.pages_read AS sampled,
+       round(r.ms::numeric, 1) AS pgstatindex_ms,
+       round(e.ms::numeric, 1) AS exact_ms,
+       round(s.ms::numeric, 2) AS sample_ms,
+       round((100 * s.ms / r.ms)::numeric, 2) || '%' AS ratio
+  FROM ref r
+  JOIN ours s ON s.rel = r.rel AND s.method = 'sample'
+  JOIN ours e ON e.rel = r.rel AND e.method = 'exact'
+  JOIN ours x ON x.rel = r.rel AND x.method = 'estimate'
+ ORDER BY r.rel::text COLLATE "C";
+
+\echo
+\echo Summary (all relations, all runs):
+SELECT round(max(abs(s.bloat_pct - e.bloat_pct))::numeric, 2) AS max_err_sample_vs_exact_points,
+       round(max(s.bound)::numeric, 2) AS max_reported_bound,
+       count(*) FILTER (WHERE abs(s.bloat_pct - e.bloat_pct) > s.bound) AS outside_bound,
+       count(*) AS sample_runs
+  FROM bench_result s
+  JOIN (SELECT rel, avg(bloat_pct) AS bloat_pct FROM bench_result WHERE method = 'exact' GROUP BY rel) e
+    ON e.rel = s.rel
+ WHERE s.method = 'sample';
+SELECT round((100 * percentile_cont(0.5) WITHIN GROUP (ORDER BY s.ms) /
+              (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM bench_result
+                WHERE method = 'pgstattuple' AND rel = 'shape_fresh'::regclass))::numeric, 2)
+         || '%' AS "sample / pgstattuple time, shape_fresh (medians)",
+       :'sample' AS sample_pages
+  FROM bench_result s WHERE s.method = 'sample' AND s.rel = 'shape_fresh'::regclass;
+SQL
