@@ -182,7 +182,7 @@ typedef struct mnpBloatRow
 	bool		reliable;
 	StringInfoData note;
 	char	   *action;
-	double		vacuum_bytes;	/* what makes VACUUM the action (heap) */
+	double		vacuum_bytes;	/* bytes VACUUM would free: dead rows, or index entries of dead rows */
 	char	   *vacuum_target;	/* quoted name VACUUM / VACUUM FULL act on */
 } mnpBloatRow;
 
@@ -1051,6 +1051,36 @@ mnp_bloat_btree(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	row->num[BC_EXPECTED_BYTES] = expected_pages * BLCKSZ;
 	row->vacuum_bytes = 0;
 
+	/*
+	 * Entries of dead rows: until VACUUM removes them (or a scan flags them
+	 * LP_DEAD) they look live here.  A full index holds one entry per live
+	 * row, so more entries than the table's live rows (cumulative
+	 * statistics) are the dead rows' -- VACUUM of the table comes first.
+	 */
+	if (heap_attisnull(rel->rd_indextuple, Anum_pg_index_indpred, NULL))
+	{
+		PgStat_StatTabEntry *tab = pgstat_fetch_stat_tabentry(rel->rd_index->indrelid);
+		double		tids = s.heap_tids * scale;
+
+		if (tab != NULL && tab->n_live_tuples > 0 && tab->n_dead_tuples > 0 &&
+			tids > tab->n_live_tuples)
+		{
+			double		share = Min(tids - tab->n_live_tuples,
+									(double) tab->n_dead_tuples) / tids;
+
+			if (share >= 0.1)
+			{
+				char	   *table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel->rd_index->indrelid)),
+															   get_rel_name(rel->rd_index->indrelid));
+
+				mnp_bloat_note(row, psprintf("About %.0f%% of the entries belong to dead rows of %s (its statistics count %.0f live rows for %.0f entries); VACUUM of the table removes them.",
+											 100.0 * share, table, (double) tab->n_live_tuples, tids));
+				row->vacuum_bytes = share * row->num[BC_LIVE_BYTES];
+				row->vacuum_target = table;
+			}
+		}
+	}
+
 	if (sampled && n < MNP_BLOAT_MIN_SAMPLE)
 	{
 		row->reliable = false;
@@ -1438,7 +1468,13 @@ mnp_bloat_decide(mnpBloatRow *row, const char *quoted_name)
 
 	if (row->kind == MNP_KIND_BTREE)
 	{
-		if (reclaimable >= min_bytes && reclaimable / total >= mnp_bloat_min_ratio)
+		if (row->vacuum_bytes >= min_bytes &&
+			row->vacuum_bytes / total >= mnp_bloat_min_ratio)
+		{
+			row->action = psprintf("VACUUM %s", row->vacuum_target);
+			mnp_bloat_note(row, "Measure the index again after VACUUM.");
+		}
+		else if (reclaimable >= min_bytes && reclaimable / total >= mnp_bloat_min_ratio)
 			row->action = psprintf("REINDEX INDEX CONCURRENTLY %s", quoted_name);
 		return;
 	}
