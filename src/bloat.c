@@ -27,24 +27,40 @@
  *	  HeapTupleSatisfiesVacuum: live (also insert or delete in progress, as
  *	  pgstattuple counts them) or dead (dead or recently dead).  Free space
  *	  is PageGetHeapFreeSpace(); a new (all-zero) page is wholly free
- *	  (pgstattuple counts it as 0).  The size after a rewrite packs the live
- *	  tuples -- shortened by the dropped columns a rewrite sets to NULL --
- *	  into pages filled up to the fillfactor, so space held back by the
- *	  fillfactor is not bloat.
+ *	  (pgstattuple counts it as 0).
  *	  Btree: leaf pages' items (live, or LP_DEAD-flagged), free space,
  *	  density like pgstatindex; deleted and half-dead pages are wholly free.
- *	  The size after REINDEX packs the live items into leaf pages filled to
- *	  the index fillfactor, merging equal keys into posting lists the way
- *	  the index build does when deduplication applies (non-unique index,
- *	  deduplicate_items on, all columns "equalimage"), plus internal pages
- *	  in the current internal-to-leaf proportion and the metapage.
+ *
+ * The size after a rewrite (expected_bytes) is simulated, not assumed: the
+ * live rows read are packed one after the other into pages the way
+ * VACUUM FULL writes them (raw_heap_insert: fillfactor reserve, line
+ * pointers, MaxHeapTuplesPerPage), shortened by the dropped-column values
+ * a rewrite sets to NULL -- so space held back by the fillfactor is not
+ * bloat.  For a btree, the live items are packed the way the index build
+ * packs leaves (_bt_buildadd: fillfactor soft limit plus the posting-list
+ * bytes suffix truncation leaves out of the high key, the last item moving
+ * to the next page), after merging equal keys into posting lists as the
+ * build does when deduplication applies (non-unique index,
+ * deduplicate_items on, all columns "equalimage"); runs of a key at the
+ * edges of pages are summed by key first, since the build merges all of a
+ * key's TIDs.  Internal pages keep today's proportion to leaves.  Exact
+ * mode thus predicts the size VACUUM FULL or REINDEX produces; sample mode
+ * scales the packing of the sampled rows.  The bloat ratio is linear in
+ * each page's packed bytes, which gives its variance.
+ *
+ * Actions: VACUUM when dead rows (or line pointers left by pruning, or
+ * index entries of dead rows) reach the thresholds, else VACUUM FULL or
+ * REINDEX INDEX CONCURRENTLY when the reclaimable space does; never from an
+ * unreliable result.  Names are quoted with quote_qualified_identifier().
  *
  * Locking and memory: AccessShareLock on the relation during one
  * measurement (released at its end, like pgstattuple; the report takes it
  * only if it is free at once), a pin and a share content lock on one buffer
  * at a time, a BAS_BULKREAD ring so the scan does not evict the cache, and
- * CHECK_FOR_INTERRUPTS between pages.  Memory: the sorted block list of the
- * sample (4 bytes a page) and per-relation arrays in the caller's context.
+ * CHECK_FOR_INTERRUPTS between pages.  Memory, in the caller's context: the
+ * sorted block list of the sample (4 bytes a page), per-relation arrays,
+ * and for a deduplicated btree a hash of the key runs at page edges (at
+ * most MNP_BT_MAX_EDGE_KEYS keys; beyond, runs are packed as they come).
  * No shared memory, so nothing here needs the library to be preloaded.
  *
  * Privileges: superuser or pg_stat_scan_tables, like pgstattuple.
@@ -352,8 +368,10 @@ mnp_blockno_cmp(const void *a, const void *b)
 }
 
 /*
- * The blocks to read: all of [first, first + npop), or a uniform random
- * sample of n of them, in ascending order.  *nout is set to their number.
+ * The blocks to read: a uniform random sample of n of the npop blocks
+ * starting at first, in ascending order; or NULL when n covers them all,
+ * which are then read in order without a list.  *nout is set to the number
+ * of blocks to read.
  *
  * A sample of a large fraction comes from Knuth's Algorithm S (the
  * BlockSampler ANALYZE uses).  A small fraction of a large relation is
@@ -362,18 +380,16 @@ mnp_blockno_cmp(const void *a, const void *b)
  * n-subset is equally likely, and it costs O(n log n) rather than O(npop).
  */
 static BlockNumber *
-mnp_bloat_choose_blocks(BlockNumber first, BlockNumber npop, int n, int *nout)
+mnp_bloat_choose_blocks(BlockNumber first, BlockNumber npop, int n,
+						BlockNumber *nout)
 {
 	BlockNumber *blocks;
 	int			have = 0;
 
 	if ((double) n >= (double) npop)
 	{
-		blocks = palloc(Max(npop, 1) * sizeof(BlockNumber));
-		for (BlockNumber b = 0; b < npop; b++)
-			blocks[b] = first + b;
-		*nout = (int) npop;
-		return blocks;
+		*nout = npop;
+		return NULL;
 	}
 
 	blocks = palloc(n * sizeof(BlockNumber));
@@ -410,11 +426,11 @@ mnp_bloat_choose_blocks(BlockNumber first, BlockNumber npop, int n, int *nout)
 
 /* Keep up to maintenance_io_concurrency sampled blocks requested ahead. */
 static inline void
-mnp_bloat_prefetch(Relation rel, const BlockNumber *blocks, int n, int i,
-				   int *next, bool sampled)
+mnp_bloat_prefetch(Relation rel, const BlockNumber *blocks, BlockNumber n,
+				   BlockNumber i, BlockNumber *next)
 {
 #ifdef USE_PREFETCH
-	if (!sampled)
+	if (blocks == NULL || maintenance_io_concurrency == 0)
 		return;					/* sequential: the kernel reads ahead */
 	while (*next < n && *next <= i + maintenance_io_concurrency)
 		PrefetchBuffer(rel, MAIN_FORKNUM, blocks[(*next)++]);
@@ -428,7 +444,7 @@ mnp_bloat_prefetch(Relation rel, const BlockNumber *blocks, int n, int i,
  * ratio units.  NaN when it cannot be computed.
  */
 static double
-mnp_bloat_bound(double sum, double sum_sq, int n, double npop, double scale)
+mnp_bloat_bound(double sum, double sum_sq, double n, double npop, double scale)
 {
 	double		mean,
 				var,
@@ -507,7 +523,8 @@ mnp_pack_pages(const mnpPacker *pk, bool exact)
 		return pk->pages;
 	if (exact)
 		return pk->pages + 1;
-	return pk->pages + Min(pk->used / (pk->btree ? pk->avail : pk->capacity), 1.0);
+	return pk->pages + Min(pk->used / (pk->btree ? pk->avail - pk->soft_free : pk->capacity),
+						   1.0);
 }
 
 /* ---------------------------------------------------------------------
@@ -632,8 +649,8 @@ mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	mnpHeapScan hs;
 	mnpHeapSums s;
 	BlockNumber *blocks;
-	int			n;
-	int			next = 0;
+	BlockNumber n;
+	BlockNumber next = 0;
 	bool		sampled;
 	BufferAccessStrategy strategy;
 	double		scale;
@@ -662,21 +679,23 @@ mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	blocks = mnp_bloat_choose_blocks(0, nblocks,
 									 mode == MNP_BLOAT_EXACT ? INT_MAX : sample_pages,
 									 &n);
-	sampled = (BlockNumber) n < nblocks;
+	sampled = blocks != NULL;
 	strategy = GetAccessStrategy(BAS_BULKREAD);
-	for (int i = 0; i < n; i++)
+	for (BlockNumber i = 0; i < n; i++)
 	{
+		BlockNumber blkno = sampled ? blocks[i] : i;
 		Buffer		buf;
 
 		CHECK_FOR_INTERRUPTS();
-		mnp_bloat_prefetch(rel, blocks, n, i, &next, sampled);
-		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blocks[i], RBM_NORMAL, strategy);
+		mnp_bloat_prefetch(rel, blocks, n, i, &next);
+		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		mnp_heap_page(&hs, buf, blocks[i], &s);
+		mnp_heap_page(&hs, buf, blkno, &s);
 		UnlockReleaseBuffer(buf);
 	}
 	FreeAccessStrategy(strategy);
-	pfree(blocks);
+	if (blocks != NULL)
+		pfree(blocks);
 
 	scale = n > 0 ? (double) nblocks / n : 0;
 	row->method = sampled ? "sample" : "exact";
@@ -714,7 +733,7 @@ mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	if (sampled && n < MNP_BLOAT_MIN_SAMPLE)
 	{
 		row->reliable = false;
-		mnp_bloat_note(row, psprintf("Only %d pages were sampled; the error bound needs at least %d.",
+		mnp_bloat_note(row, psprintf("Only %u pages were sampled; the error bound needs at least %d.",
 									 n, MNP_BLOAT_MIN_SAMPLE));
 	}
 	if (s.dead_bytes > 0 && s.recently_dead_bytes >= 0.5 * s.dead_bytes)
@@ -949,8 +968,8 @@ mnp_bloat_btree(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	mnpBtreeSums s;
 	BlockNumber npop = nblocks > 0 ? nblocks - 1 : 0;	/* without metapage */
 	BlockNumber *blocks;
-	int			n;
-	int			next = 0;
+	BlockNumber n;
+	BlockNumber next = 0;
 	bool		sampled;
 	bool		dedup;
 	BufferAccessStrategy strategy;
@@ -981,21 +1000,23 @@ mnp_bloat_btree(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	blocks = mnp_bloat_choose_blocks(BTREE_METAPAGE + 1, npop,
 									 mode == MNP_BLOAT_EXACT ? INT_MAX : sample_pages,
 									 &n);
-	sampled = (BlockNumber) n < npop;
+	sampled = blocks != NULL;
 	strategy = GetAccessStrategy(BAS_BULKREAD);
-	for (int i = 0; i < n; i++)
+	for (BlockNumber i = 0; i < n; i++)
 	{
+		BlockNumber blkno = sampled ? blocks[i] : BTREE_METAPAGE + 1 + i;
 		Buffer		buf;
 
 		CHECK_FOR_INTERRUPTS();
-		mnp_bloat_prefetch(rel, blocks, n, i, &next, sampled);
-		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blocks[i], RBM_NORMAL, strategy);
+		mnp_bloat_prefetch(rel, blocks, n, i, &next);
+		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
 		LockBuffer(buf, BT_READ);
 		mnp_bt_page(BufferGetPage(buf), dedup, target_free, &s, edges, &pack);
 		UnlockReleaseBuffer(buf);
 	}
 	FreeAccessStrategy(strategy);
-	pfree(blocks);
+	if (blocks != NULL)
+		pfree(blocks);
 
 	/* the runs at page edges, merged by key */
 	if (edges != NULL)
@@ -1084,7 +1105,7 @@ mnp_bloat_btree(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	if (sampled && n < MNP_BLOAT_MIN_SAMPLE)
 	{
 		row->reliable = false;
-		mnp_bloat_note(row, psprintf("Only %d pages were sampled; the error bound needs at least %d.",
+		mnp_bloat_note(row, psprintf("Only %u pages were sampled; the error bound needs at least %d.",
 									 n, MNP_BLOAT_MIN_SAMPLE));
 	}
 	if (dedup && s.heap_tids > s.live_items)
