@@ -1429,6 +1429,7 @@ mnp_bloat_estimate_btree(Relation rel, BlockNumber nblocks, mnpBloatRow *row)
 		mnp_bloat_note(row, psprintf("Stale statistics: %s; run ANALYZE or use mode => 'sample'.", why));
 	}
 	if (!idx->indisunique && BTGetDeduplicateItems(rel) &&
+		idx->indnkeyatts == idx->indnatts &&	/* INCLUDE: no deduplication */
 		(!distinct_known || distinct_product < 0.5 * tuples))
 	{
 		row->reliable = false;

@@ -81,7 +81,7 @@ VACUUM shape_vacuumed;
 SQL
 
 mnp_log "first read, ANALYZE, CHECKPOINT"
-"${PSQL[@]}" <<'SQL'
+"${PSQL[@]}" -o /dev/null <<'SQL'
 SELECT format('SELECT count(*) FROM %I', relname) FROM pg_class
  WHERE relname LIKE 'shape\_%' AND relkind = 'r' \gexec
 ANALYZE;
@@ -136,7 +136,7 @@ SQL
 
 mnp_log "measuring: $RUNS interleaved runs"
 for run in $(seq 1 "$RUNS"); do
-  "${PSQL[@]}" -v run="$run" -v sample="${SAMPLE_PAGES:-NULL}" <<'SQL'
+  "${PSQL[@]}" -o /dev/null -v run="$run" -v sample="${SAMPLE_PAGES:-NULL}" <<'SQL'
 -- the order of the methods rotates from run to run
 WITH rels AS (
   SELECT c.oid::regclass AS rel, c.relkind FROM pg_class c
