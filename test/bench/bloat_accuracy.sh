@@ -201,7 +201,7 @@ CREATE VIEW ours AS
     FROM bench_result WHERE method IN ('sample', 'exact', 'estimate') GROUP BY rel, method;
 
 \echo
-\echo Accuracy, tables: pgstattuple's exact percentages; our bloat_pct in sample, exact and estimate mode.
+\echo Accuracy, tables: exact percentages from pgstattuple; our bloat_pct in sample, exact and estimate mode.
 \echo   err_sample = max over all runs of |sample - exact| in points; err_dead and err_free against pgstattuple.
 SELECT r.rel AS "table", r.pages,
        round(r.live::numeric, 1) AS "live%", round(r.dead::numeric, 1) AS "dead%",
