@@ -431,13 +431,15 @@ mnp_bloat_choose_blocks(BlockNumber first, BlockNumber npop, int n,
  * 1 GB table: 11 ms without, 27-36 ms with), and for blocks on disk it is
  * what makes sampling fast (90 ms instead of 330 ms).  Whether a relation
  * is cached is fairly uniform, so sampling starts without prefetching,
- * times its reads, and once a quarter of a window of reads had to wait for
- * the disk it prefetches maintenance_io_concurrency blocks ahead for the
- * rest of the sample.  (Adapting the distance read by read does not work
+ * times its reads, and once half of a window of reads had to wait for the
+ * disk it prefetches maintenance_io_concurrency blocks ahead for the rest
+ * of the sample.  (Half, because on a busy machine a cached read is now
+ * and then preempted and looks slow: at load 2.3 on 2 cores, up to 3 of 16
+ * cached reads did.)  (Adapting the distance read by read does not work
  * here: a prefetched block reads as fast as a cached one.)  A full read
  * needs none of this: it is sequential and the kernel reads ahead.
  */
-#define MNP_READ_WAITED_US	30		/* a read this slow went to the disk */
+#define MNP_READ_WAITED_US	50		/* a read this slow went to the disk */
 #define MNP_READ_WINDOW		16
 
 typedef struct mnpPrefetch
@@ -485,7 +487,7 @@ mnp_prefetch_after(mnpPrefetch *pf)
 		pf->waited++;
 	if (pf->reads == MNP_READ_WINDOW)
 	{
-		pf->on = pf->waited * 4 >= MNP_READ_WINDOW && maintenance_io_concurrency > 0;
+		pf->on = pf->waited * 2 >= MNP_READ_WINDOW && maintenance_io_concurrency > 0;
 		pf->reads = pf->waited = 0;
 	}
 }

@@ -20,6 +20,9 @@
 #                         run 1024 for the 1 GB figure of the design budget)
 #   BLOAT_RUNS=5          interleaved runs per relation and method
 #   BLOAT_SAMPLE_PAGES=   sample_pages for sample mode (default: bloat()'s)
+#   BLOAT_IO_CONCURRENCY= maintenance_io_concurrency of the scratch cluster
+#                         (default: PostgreSQL's, 10); the prefetch depth of
+#                         sample mode once it finds the relation on disk
 #   MNP_SANDBOX=DIR       install into a private copy of PostgreSQL (see
 #                         test/lib.sh); the scratch cluster is removed at exit
 #
@@ -43,6 +46,7 @@ MNP_ROOT=$(pwd)
 SIZE_MB=${1:-${BLOAT_SIZE_MB:-128}}
 RUNS=${BLOAT_RUNS:-5}
 SAMPLE_PAGES=${BLOAT_SAMPLE_PAGES:-}
+IO_CONCURRENCY=${BLOAT_IO_CONCURRENCY:-10}
 
 bash test/install_deps.sh
 command -v python3 >/dev/null || { echo "python3 is needed to drop files from the cache" >&2; exit 1; }
@@ -59,9 +63,10 @@ mnp_cluster_init "$WORK" \
   "max_wal_size = 16GB" \
   "checkpoint_timeout = 1h" \
   "synchronous_commit = off" \
-  "maintenance_work_mem = 512MB"
+  "maintenance_work_mem = 512MB" \
+  "maintenance_io_concurrency = $IO_CONCURRENCY"
 mnp_cluster_start
-mnp_log "scratch cluster on port $MNP_PORT; tables of $SIZE_MB MB, $RUNS runs"
+mnp_log "scratch cluster on port $MNP_PORT; tables of $SIZE_MB MB, $RUNS runs, maintenance_io_concurrency $IO_CONCURRENCY"
 
 # drop one relation's files (all segments) from the operating system's cache
 cat >"$WORK/dropcache.py" <<'PY'
