@@ -1086,6 +1086,130 @@ COMMENT ON COLUMN medianest_perf.table_scans.reason IS 'One sentence with the ev
 -- Bloat (src/bloat.c)
 -----------------------------------------------------------------------------
 
+-- bloat() and bloat_report need superuser or pg_stat_scan_tables (like
+-- pgstattuple); members of that role must be able to reach the schema.
+GRANT USAGE ON SCHEMA medianest_perf TO pg_stat_scan_tables;
+
+CREATE FUNCTION medianest_perf.bloat(
+    rel regclass,
+    mode text DEFAULT 'sample',
+    sample_pages integer DEFAULT 3000,
+    OUT relid oid,
+    OUT schemaname name,
+    OUT relname name,
+    OUT kind text,
+    OUT method text,
+    OUT pages bigint,
+    OUT pages_read bigint,
+    OUT total_bytes bigint,
+    OUT live_bytes bigint,
+    OUT dead_bytes bigint,
+    OUT free_bytes bigint,
+    OUT reserved_bytes bigint,
+    OUT dropped_column_bytes bigint,
+    OUT live_tuples bigint,
+    OUT dead_tuples bigint,
+    OUT dead_line_pointers bigint,
+    OUT heap_tids bigint,
+    OUT leaf_density double precision,
+    OUT deleted_pages bigint,
+    OUT half_dead_pages bigint,
+    OUT fillfactor integer,
+    OUT expected_bytes bigint,
+    OUT reclaimable_bytes bigint,
+    OUT bloat_pct double precision,
+    OUT bloat_pct_error double precision,
+    OUT reliable boolean,
+    OUT note text,
+    OUT action text
+)
+RETURNS record
+AS 'MODULE_PATHNAME', 'mnp_bloat_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION medianest_perf.bloat(regclass, text, integer) IS
+  'Bloat of a table, materialized view, TOAST table or btree index: mode sample (random pages, with an error bound; the whole relation when it is smaller), exact (every page) or estimate (catalog statistics only), and the action to take. Needs superuser or pg_stat_scan_tables';
+
+REVOKE ALL ON FUNCTION medianest_perf.bloat(regclass, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medianest_perf.bloat(regclass, text, integer) TO pg_stat_scan_tables;
+
+CREATE FUNCTION medianest_perf.bloat_report_1_0(
+    OUT relid oid,
+    OUT schemaname name,
+    OUT relname name,
+    OUT kind text,
+    OUT method text,
+    OUT pages bigint,
+    OUT pages_read bigint,
+    OUT total_bytes bigint,
+    OUT live_bytes bigint,
+    OUT dead_bytes bigint,
+    OUT free_bytes bigint,
+    OUT reserved_bytes bigint,
+    OUT dropped_column_bytes bigint,
+    OUT live_tuples bigint,
+    OUT dead_tuples bigint,
+    OUT dead_line_pointers bigint,
+    OUT heap_tids bigint,
+    OUT leaf_density double precision,
+    OUT deleted_pages bigint,
+    OUT half_dead_pages bigint,
+    OUT fillfactor integer,
+    OUT expected_bytes bigint,
+    OUT reclaimable_bytes bigint,
+    OUT bloat_pct double precision,
+    OUT bloat_pct_error double precision,
+    OUT reliable boolean,
+    OUT note text,
+    OUT action text
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'mnp_bloat_report_1_0'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION medianest_perf.bloat_report_1_0() IS
+  'Rows of the bloat_report view';
+
+REVOKE ALL ON FUNCTION medianest_perf.bloat_report_1_0() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medianest_perf.bloat_report_1_0() TO pg_stat_scan_tables;
+
+CREATE VIEW medianest_perf.bloat_report AS
+  SELECT * FROM medianest_perf.bloat_report_1_0();
+
+COMMENT ON VIEW medianest_perf.bloat_report IS
+  'bloat() of every user table, materialized view, their TOAST tables and valid btree indexes, largest first: sampled with medianest_perf.bloat_report_sample_pages pages each until medianest_perf.bloat_report_max_pages pages were read, estimated from the catalog after that; relations locked by others are skipped, not waited for';
+
+REVOKE ALL ON medianest_perf.bloat_report FROM PUBLIC;
+GRANT SELECT ON medianest_perf.bloat_report TO pg_stat_scan_tables;
+
+COMMENT ON COLUMN medianest_perf.bloat_report.relid IS 'OID of the relation';
+COMMENT ON COLUMN medianest_perf.bloat_report.schemaname IS 'Schema of the relation';
+COMMENT ON COLUMN medianest_perf.bloat_report.relname IS 'Name of the relation';
+COMMENT ON COLUMN medianest_perf.bloat_report.kind IS 'table, materialized view, toast table or btree index';
+COMMENT ON COLUMN medianest_perf.bloat_report.method IS 'How the figures were obtained: sample (random pages), exact (every page), estimate (catalog statistics, no page read) or skipped (bloat_report only: the relation was locked)';
+COMMENT ON COLUMN medianest_perf.bloat_report.pages IS 'Size of the relation in pages when it was measured';
+COMMENT ON COLUMN medianest_perf.bloat_report.pages_read IS 'Pages read (0 for estimate; the btree metapage is not read)';
+COMMENT ON COLUMN medianest_perf.bloat_report.total_bytes IS 'Size of the relation in bytes (pages * block size)';
+COMMENT ON COLUMN medianest_perf.bloat_report.live_bytes IS 'Bytes of live tuples (heap: tuple lengths, as pgstattuple tuple_len; btree: live leaf items)';
+COMMENT ON COLUMN medianest_perf.bloat_report.dead_bytes IS 'Bytes of dead tuples (heap: dead and recently dead, as pgstattuple dead_tuple_len; btree: LP_DEAD leaf items); estimate: n_dead_tup times the average row size';
+COMMENT ON COLUMN medianest_perf.bloat_report.free_bytes IS 'Free bytes (heap: PageGetHeapFreeSpace, uninitialized pages wholly; btree: leaf free space plus whole new, deleted and half-dead pages, as pgstattuple); NULL for estimate';
+COMMENT ON COLUMN medianest_perf.bloat_report.reserved_bytes IS 'Part of free_bytes kept free by the fillfactor: not bloat; NULL for estimate';
+COMMENT ON COLUMN medianest_perf.bloat_report.dropped_column_bytes IS 'Bytes that live rows still spend on dropped columns, which only a rewrite removes; NULL for indexes and estimate';
+COMMENT ON COLUMN medianest_perf.bloat_report.live_tuples IS 'Live tuples (btree: live leaf items, a posting list counting once)';
+COMMENT ON COLUMN medianest_perf.bloat_report.dead_tuples IS 'Dead tuples (btree: LP_DEAD leaf items)';
+COMMENT ON COLUMN medianest_perf.bloat_report.dead_line_pointers IS 'Heap: line pointers of pruned dead tuples, freed by VACUUM; NULL for indexes and estimate';
+COMMENT ON COLUMN medianest_perf.bloat_report.heap_tids IS 'Btree: heap TIDs referenced by live leaf items, each posting list entry counting once; NULL for tables';
+COMMENT ON COLUMN medianest_perf.bloat_report.leaf_density IS 'Btree: average leaf page fullness in percent, as pgstatindex avg_leaf_density; NULL for tables and estimate';
+COMMENT ON COLUMN medianest_perf.bloat_report.deleted_pages IS 'Btree: deleted pages (recyclable by this index, returned only by REINDEX)';
+COMMENT ON COLUMN medianest_perf.bloat_report.half_dead_pages IS 'Btree: half-dead pages (an interrupted page deletion)';
+COMMENT ON COLUMN medianest_perf.bloat_report.fillfactor IS 'Fillfactor of the relation (heap default 100, btree default 90); space it reserves is not bloat';
+COMMENT ON COLUMN medianest_perf.bloat_report.expected_bytes IS 'Size after a rewrite (VACUUM FULL) or rebuild (REINDEX): live data packed to the fillfactor, without dropped-column values, btree deduplicated as the build does';
+COMMENT ON COLUMN medianest_perf.bloat_report.reclaimable_bytes IS 'total_bytes - expected_bytes, at least 0: what a rewrite or rebuild would give back';
+COMMENT ON COLUMN medianest_perf.bloat_report.bloat_pct IS 'reclaimable_bytes / total_bytes, in percent';
+COMMENT ON COLUMN medianest_perf.bloat_report.bloat_pct_error IS '~95% bound on bloat_pct in percentage points (1.96 standard errors from the per-page variance, with finite population correction); 0 for exact, NULL for estimate';
+COMMENT ON COLUMN medianest_perf.bloat_report.reliable IS 'false when a known failure case applies: missing or stale statistics, dropped columns, TOAST or deduplicated index (estimate), a sample under 30 pages, a skipped relation; note says which';
+COMMENT ON COLUMN medianest_perf.bloat_report.note IS 'Explanations: why the result is unreliable, dead tuples an old snapshot keeps, deduplication, locks the action takes';
+COMMENT ON COLUMN medianest_perf.bloat_report.action IS 'What to run: VACUUM (dead tuples), VACUUM FULL (space only a rewrite returns; pg_repack does it online), REINDEX INDEX CONCURRENTLY (index bloat), or none; thresholds medianest_perf.bloat_min_ratio and medianest_perf.bloat_min_bytes';
 
 -----------------------------------------------------------------------------
 -- Index advisor (src/advisor.c)

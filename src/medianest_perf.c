@@ -23,6 +23,7 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "bloat.h"
 #include "medianest_perf.h"
 #include "health.h"
 #include "index_usage.h"
@@ -57,6 +58,7 @@ _PG_init(void)
 	mnp_nplus1_init();
 	mnp_health_init();
 	mnp_advisor_init();
+	mnp_bloat_init();
 
 	MarkGUCPrefixReserved(MNP_NAME);
 
