@@ -126,7 +126,8 @@ mnp_collector_nesting_level(void)
  * Parse analysis: the only moment the constants' locations are known, so a
  * statement seen for the first time gets its normalized text stored here.
  * Statements without constants are left to ExecutorEnd, whose source text
- * is already in normal form.
+ * is already in normal form; the N+1 detector is told about them, so that
+ * it hashes only their parameters.
  */
 static void
 mnp_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
@@ -141,8 +142,14 @@ mnp_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 
 	if (!mnp_enabled(mnp_nesting_level) || query->queryId == UINT64CONST(0) ||
 		query->utilityStmt != NULL || jstate == NULL ||
-		jstate->clocations_count <= 0 || pstate->p_sourcetext == NULL)
+		pstate->p_sourcetext == NULL)
 		return;
+	if (jstate->clocations_count <= 0)
+	{
+		/* the N+1 detector need not hash this statement's text */
+		mnp_nplus1_note_constfree(query->queryId);
+		return;
+	}
 
 	mnp_stmt_key_init(&key, GetUserId(), MyDatabaseId, query->queryId,
 					  mnp_nesting_level == 0);
@@ -185,9 +192,8 @@ mnp_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		MemoryContextSwitchTo(old);
 	}
 
-	if (mnp_enabled(mnp_nesting_level) &&
-		queryDesc->plannedstmt->queryId != UINT64CONST(0))
-		mnp_nplus1_start(queryDesc);
+	if (tracked)
+		mnp_nplus1_start(queryDesc, mnp_nesting_level == 0);
 }
 
 static void
@@ -320,6 +326,10 @@ mnp_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 									params, queryEnv, dest, qc);
 		return;
 	}
+
+	/* BEGIN can make the running transaction a block */
+	if (IsA(parsetree, TransactionStmt))
+		mnp_nplus1_xact_statement();
 
 	mnp_nesting_level++;
 	PG_TRY();
