@@ -120,7 +120,8 @@ typedef struct np1Open
 typedef struct np1Slot
 {
 	uint32		gen;			/* valid in generation np1_gen only */
-	int16		confirmed;		/* index in np1_confirmed, -1 none, -2 dropped */
+	int16		confirmed;		/* index in np1_confirmed, or NP1_UNCONFIRMED,
+								 * NP1_DROPPED, NP1_HOPELESS */
 	int8		mg_n;			/* Misra-Gries counters in use */
 	bool		varied;			/* a parameter set differed from the first */
 	uint64		queryid;
@@ -143,6 +144,11 @@ typedef struct np1Slot
 	int			ncand;
 	np1Cand		cand[NP1_CANDS];	/* most recent first */
 } np1Slot;
+
+/* np1Slot.confirmed when the slot has no entry in np1_confirmed */
+#define NP1_UNCONFIRMED		(-1)	/* below the threshold */
+#define NP1_DROPPED			(-2)	/* np1_confirmed was full */
+#define NP1_HOPELESS		(-3)	/* cannot become an incident */
 
 typedef struct np1Confirmed
 {
@@ -180,13 +186,21 @@ static bool np1_exit_callback_registered = false;
 static LocalTransactionId np1_block_lxid = InvalidLocalTransactionId;
 static bool np1_block = false;
 
+/* what kind of unit of work is being followed */
+typedef enum np1Mode
+{
+	NP1_NONE = 0,				/* none */
+	NP1_AUTOCOMMIT,				/* a burst of autocommit statements */
+	NP1_BLOCK					/* a transaction block */
+} np1Mode;
+
 /* the unit of work being followed */
 static struct
 {
-	bool		active;
-	bool		block;			/* inside a transaction block */
-	LocalTransactionId lxid;
+	np1Mode		mode;
+	LocalTransactionId lxid;	/* of the block (NP1_BLOCK) */
 	TimestampTz start;
+	TimestampTz seg_end;		/* start + NP1_SEGMENT_MS */
 	TimestampTz last_end;
 	int			nused;
 	int			nconfirmed;
@@ -233,7 +247,7 @@ mnp_nplus1_init(void)
 static void
 np1_xact_callback(XactEvent event, void *arg)
 {
-	if (!(np1_uow.active && np1_uow.block))
+	if (np1_uow.mode != NP1_BLOCK)
 		return;
 	/* publishing needs neither catalog access nor allocation */
 	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE ||
@@ -245,7 +259,7 @@ np1_xact_callback(XactEvent event, void *arg)
 static void
 np1_exit_callback(int code, Datum arg)
 {
-	if (np1_uow.active && mnp_shmem_ready())
+	if (np1_uow.mode != NP1_NONE && mnp_shmem_ready())
 		np1_close(false);
 }
 
@@ -458,14 +472,30 @@ static inline void
 np1_mg_add(np1Slot *s, uint64 h)
 {
 	int			n = s->mg_n;
+	int			i;
 
-	for (int i = 0; i < n; i++)
+	StaticAssertStmt(NP1_MG == 4, "np1_mg_add scans four counters");
+	/* the live counters, newest first (fall through) */
+	switch (n)
 	{
-		if (s->mg_hash[i] == h)
-		{
-			s->mg_count[i]++;
-			return;
-		}
+		case 4:
+			if (s->mg_hash[i = 3] == h)
+				goto hit;
+			/* FALLTHROUGH */
+		case 3:
+			if (s->mg_hash[i = 2] == h)
+				goto hit;
+			/* FALLTHROUGH */
+		case 2:
+			if (s->mg_hash[i = 1] == h)
+				goto hit;
+			/* FALLTHROUGH */
+		case 1:
+			if (s->mg_hash[i = 0] == h)
+				goto hit;
+			/* FALLTHROUGH */
+		default:
+			break;
 	}
 	if (n < NP1_MG)
 	{
@@ -475,6 +505,10 @@ np1_mg_add(np1Slot *s, uint64 h)
 	}
 	else
 		np1_mg_decrement(s);
+	return;
+
+hit:
+	s->mg_count[i]++;
 }
 
 /* The highest count of the Misra-Gries summary. */
@@ -567,7 +601,10 @@ np1_mix_word(uint64 h, uint64 w)
  * Hash a byte string eight bytes at a time.  Not for hash tables (no
  * adversary here): it only has to tell the parameter sets of one statement
  * apart, and it is on the per-statement path, so it trades the quality of
- * hash_bytes_extended() for a third of its instructions.
+ * hash_bytes_extended() for a fraction of its instructions.  A string of
+ * eight bytes or more ends with its last eight bytes (overlapping the word
+ * before; the length is mixed in), so no call to memcpy is needed for the
+ * tail.
  */
 static uint64
 np1_hash_bytes(const char *p, Size len, uint64 h)
@@ -575,19 +612,25 @@ np1_hash_bytes(const char *p, Size len, uint64 h)
 	uint64		w;
 
 	h ^= len * UINT64CONST(0x9E3779B97F4A7C15);
-	while (len >= 8)
+	if (len >= 8)
 	{
-		memcpy(&w, p, 8);
-		h = np1_rotl64((h ^ w) * UINT64CONST(0xC2B2AE3D27D4EB4F), 31);
-		p += 8;
-		len -= 8;
+		const char *last = p + len - 8;
+
+		while (p < last)
+		{
+			memcpy(&w, p, 8);
+			h = np1_rotl64((h ^ w) * UINT64CONST(0xC2B2AE3D27D4EB4F), 31);
+			p += 8;
+		}
+		memcpy(&w, last, 8);
 	}
-	if (len > 0)
+	else
 	{
 		w = 0;
-		memcpy(&w, p, len);
-		h = np1_rotl64((h ^ w) * UINT64CONST(0x165667B19E3779F9), 29);
+		for (Size i = 0; i < len; i++)
+			w |= (uint64) (unsigned char) p[i] << (8 * i);
 	}
+	h = np1_rotl64((h ^ w) * UINT64CONST(0x165667B19E3779F9), 29);
 	return np1_mix64(h);
 }
 
@@ -685,7 +728,7 @@ np1_param_hash(QueryDesc *qd, uint64 queryid)
 
 	if (unlikely(!np1_is_constfree(queryid)) && qd->sourceText != NULL)
 		h = np1_hash_text(qd);
-	if (params != NULL && params->numParams > 0)
+	if (params != NULL)
 	{
 		const ParamExternData *prm = &params->params[0];
 
@@ -693,7 +736,8 @@ np1_param_hash(QueryDesc *qd, uint64 queryid)
 		if (params->numParams == 1 && params->paramFetch == NULL &&
 			prm->ptype == np1_byval_type && !prm->isnull)
 			return np1_mix_word(h, (uint64) prm->value);
-		h = np1_hash_params(params, h);
+		if (params->numParams > 0)
+			h = np1_hash_params(params, h);
 	}
 	return h;
 }
@@ -774,7 +818,7 @@ np1_close(bool keep_recent)
 	int			n = 0;
 	int64		thr = mnp_nplus1_min_repeats;
 
-	np1_uow.active = false;
+	np1_uow.mode = NP1_NONE;
 
 	for (int i = 0; i < np1_uow.nconfirmed; i++)
 	{
@@ -856,7 +900,7 @@ np1_close(bool keep_recent)
 void
 mnp_nplus1_flush(void)
 {
-	if (np1_uow.active)
+	if (np1_uow.mode != NP1_NONE)
 		np1_close(false);
 }
 
@@ -864,7 +908,7 @@ mnp_nplus1_flush(void)
 void
 mnp_nplus1_forget_local(void)
 {
-	np1_uow.active = false;
+	np1_uow.mode = NP1_NONE;
 	np1_uow.nconfirmed = 0;
 	np1_uow.dropped = 0;
 	np1_uow.nused = 0;
@@ -882,41 +926,11 @@ mnp_nplus1_forget_local(void)
  *----------
  */
 
-/* Make room on a full running-statement stack. */
-static pg_noinline void
-np1_open_make_room(void)
+/* Fill a running-statement entry. */
+static inline void
+np1_open_fill(np1Open *o, QueryDesc *queryDesc, bool toplevel,
+			  LocalTransactionId lxid)
 {
-	np1_open_purge(MyProc->lxid);
-	if (np1_nopen == NP1_OPEN)
-	{
-		/* only statements that failed can pile up: drop the oldest */
-		memmove(&np1_open[0], &np1_open[1], sizeof(np1Open) * (NP1_OPEN - 1));
-		np1_nopen--;
-	}
-}
-
-/* ExecutorStart: remember that the statement is running, and since when. */
-void
-mnp_nplus1_start(QueryDesc *queryDesc, bool toplevel)
-{
-	LocalTransactionId lxid;
-	np1Open    *o;
-	int			n;
-
-	if (!mnp_nplus1_enabled)
-		return;
-	lxid = MyProc->lxid;
-	n = np1_nopen;
-	/* the top entry is from an earlier transaction: all are stale */
-	if (n > 0 && np1_open[n - 1].lxid != lxid)
-		n = 0;
-	else if (unlikely(n == NP1_OPEN))
-	{
-		np1_open_make_room();
-		n = np1_nopen;
-	}
-	o = &np1_open[n];
-	np1_nopen = n + 1;
 	o->qd = queryDesc;
 	o->start = ++np1_seq;
 	o->queryid = queryDesc->plannedstmt->queryId;
@@ -924,6 +938,43 @@ mnp_nplus1_start(QueryDesc *queryDesc, bool toplevel)
 	o->toplevel = toplevel;
 	o->returns_rows = queryDesc->operation == CMD_SELECT ||
 		queryDesc->plannedstmt->hasReturning;
+}
+
+/*
+ * Push a running statement when the stack is full or holds entries of an
+ * earlier transaction.
+ */
+static pg_noinline void
+np1_open_push_slow(QueryDesc *queryDesc, bool toplevel, LocalTransactionId lxid)
+{
+	np1_open_purge(lxid);
+	if (np1_nopen == NP1_OPEN)
+	{
+		/* only statements that failed can pile up: drop the oldest */
+		memmove(&np1_open[0], &np1_open[1], sizeof(np1Open) * (NP1_OPEN - 1));
+		np1_nopen--;
+	}
+	np1_open_fill(&np1_open[np1_nopen++], queryDesc, toplevel, lxid);
+}
+
+/* ExecutorStart: remember that the statement is running, and since when. */
+void
+mnp_nplus1_start(QueryDesc *queryDesc, bool toplevel)
+{
+	LocalTransactionId lxid;
+	int			n;
+
+	if (!mnp_nplus1_enabled)
+		return;
+	lxid = MyProc->lxid;
+	n = np1_nopen;
+	if (unlikely(n > 0 && (np1_open[n - 1].lxid != lxid || n == NP1_OPEN)))
+	{
+		np1_open_push_slow(queryDesc, toplevel, lxid);
+		return;
+	}
+	np1_open_fill(&np1_open[n], queryDesc, toplevel, lxid);
+	np1_nopen = n + 1;
 }
 
 /* Take queryDesc off the running stack, not from the top; its start. */
@@ -954,11 +1005,11 @@ static pg_noinline void
 np1_boundary(bool block, LocalTransactionId lxid, TimestampTz start_ts,
 			 TimestampTz end_ts)
 {
-	if (np1_uow.active)
+	if (np1_uow.mode != NP1_NONE)
 	{
 		bool		boundary;
 
-		if (block != np1_uow.block)
+		if (block != (np1_uow.mode == NP1_BLOCK))
 			boundary = true;
 		else if (block)
 			boundary = (lxid != np1_uow.lxid);
@@ -967,16 +1018,16 @@ np1_boundary(bool block, LocalTransactionId lxid, TimestampTz start_ts,
 						(TimestampTz) mnp_nplus1_gap_ms * 1000);
 		if (boundary)
 			np1_close(false);
-		else if (end_ts - np1_uow.start >= (TimestampTz) NP1_SEGMENT_MS * 1000)
+		else if (end_ts >= np1_uow.seg_end)
 			np1_close(true);
 	}
-	if (!np1_uow.active)
+	if (np1_uow.mode == NP1_NONE)
 	{
 		np1_register_callbacks(block);
-		np1_uow.active = true;
-		np1_uow.block = block;
-		np1_uow.lxid = lxid;
+		np1_uow.mode = block ? NP1_BLOCK : NP1_AUTOCOMMIT;
+		np1_uow.lxid = block ? lxid : InvalidLocalTransactionId;
 		np1_uow.start = start_ts;
+		np1_uow.seg_end = start_ts + (TimestampTz) NP1_SEGMENT_MS * 1000;
 		np1_uow.last_end = end_ts;
 	}
 }
@@ -1000,7 +1051,7 @@ np1_slot_first(np1Slot *s, const mnpExecSample *x, uint64 start, uint64 h,
 	s->first_hash = h;
 	s->varied = false;
 	s->first_lxid = lxid;
-	s->confirmed = -1;
+	s->confirmed = NP1_UNCONFIRMED;
 	s->calls = 0;
 	s->rows_total = 0;
 	s->max_rows = 0;
@@ -1010,10 +1061,24 @@ np1_slot_first(np1Slot *s, const mnpExecSample *x, uint64 start, uint64 h,
 	np1_snapshot_candidates(s, lxid);
 }
 
-/* The run of s reached the threshold: analyse the plan once. */
+/*
+ * The run of s reached the threshold: analyse the plan once, unless the run
+ * can no longer become an incident.  That is the case of a read whose
+ * candidate sources (fixed at its first execution) are none and which
+ * already ran in more than one transaction: n_plus_one needs a source, and
+ * repeated_identical needs a source or a single transaction (np1_close).
+ * Pooled autocommit lookup streams are such runs; they are spared the plan
+ * walk and its catalog lookups.
+ */
 static pg_noinline void
-np1_confirm(np1Slot *s, QueryDesc *qd, CmdType operation)
+np1_confirm(np1Slot *s, QueryDesc *qd, CmdType operation,
+			LocalTransactionId lxid)
 {
+	if (!np1_is_write(operation) && s->ncand == 0 && s->first_lxid != lxid)
+	{
+		s->confirmed = NP1_HOPELESS;
+		return;
+	}
 	if (np1_uow.nconfirmed < NP1_CONFIRMED && IsTransactionState())
 	{
 		np1Confirmed *cf = &np1_confirmed[np1_uow.nconfirmed];
@@ -1024,7 +1089,7 @@ np1_confirm(np1Slot *s, QueryDesc *qd, CmdType operation)
 	}
 	else
 	{
-		s->confirmed = -2;
+		s->confirmed = NP1_DROPPED;
 		np1_uow.dropped++;
 	}
 }
@@ -1033,7 +1098,7 @@ np1_confirm(np1Slot *s, QueryDesc *qd, CmdType operation)
 static pg_noinline void
 np1_disabled(void)
 {
-	if (np1_uow.active)
+	if (np1_uow.mode != NP1_NONE)
 		np1_close(false);
 }
 
@@ -1080,11 +1145,12 @@ mnp_nplus1_observe(const mnpExecSample *x)
 	 * statement's transaction, where only transaction boundaries matter.
 	 */
 	end_ts = x->now + (TimestampTz) (x->duration_ms * 1000.0);
-	if (unlikely(!np1_uow.active || np1_block != np1_uow.block ||
-				 (np1_block ? lxid != np1_uow.lxid :
+	if (unlikely((np1_block ?
+				  np1_uow.mode != NP1_BLOCK || lxid != np1_uow.lxid :
+				  np1_uow.mode != NP1_AUTOCOMMIT ||
 				  x->now - np1_uow.last_end >=
 				  (TimestampTz) mnp_nplus1_gap_ms * 1000) ||
-				 end_ts - np1_uow.start >= (TimestampTz) NP1_SEGMENT_MS * 1000))
+				 end_ts >= np1_uow.seg_end))
 		np1_boundary(np1_block, lxid, x->now, end_ts);
 	if (end_ts > np1_uow.last_end)
 		np1_uow.last_end = end_ts;
@@ -1142,6 +1208,7 @@ mnp_nplus1_observe(const mnpExecSample *x)
 		}
 	}
 
-	if (unlikely(s->calls == mnp_nplus1_min_repeats) && s->confirmed == -1)
-		np1_confirm(s, qd, x->operation);
+	if (unlikely(s->calls == mnp_nplus1_min_repeats) &&
+		s->confirmed == NP1_UNCONFIRMED)
+		np1_confirm(s, qd, x->operation, lxid);
 }
