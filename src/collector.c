@@ -140,9 +140,9 @@ mnp_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 	if (prev_post_parse_analyze_hook)
 		prev_post_parse_analyze_hook(pstate, query, jstate);
 
-	if (!mnp_enabled(mnp_nesting_level) || query->queryId == UINT64CONST(0) ||
-		query->utilityStmt != NULL || jstate == NULL ||
-		pstate->p_sourcetext == NULL)
+	if (query->utilityStmt != NULL || query->queryId == UINT64CONST(0) ||
+		jstate == NULL || pstate->p_sourcetext == NULL ||
+		!mnp_enabled(mnp_nesting_level))
 		return;
 	if (jstate->clocations_count <= 0)
 	{

@@ -305,10 +305,11 @@ np1_is_constfree(uint64 queryid)
  *----------
  */
 
+/* Home slot of a queryid (a well-mixed hash already: its low bits do). */
 static inline uint32
 np1_slot_index(uint64 queryid)
 {
-	return (uint32) (queryid ^ (queryid >> 32)) & (NP1_SLOTS - 1);
+	return (uint32) queryid & (NP1_SLOTS - 1);
 }
 
 /* The slot of queryid in this unit of work, or NULL. */
@@ -450,6 +451,12 @@ np1_mg_decrement(np1Slot *s)
 {
 	int			n = 0;
 
+	/* every count 1 (distinct parameter sets, the usual N+1 loop) */
+	if ((s->mg_count[0] | s->mg_count[1] | s->mg_count[2] | s->mg_count[3]) == 1)
+	{
+		s->mg_n = 0;
+		return;
+	}
 	for (int i = 0; i < NP1_MG; i++)
 	{
 		if (s->mg_count[i] > 1)
@@ -1094,17 +1101,22 @@ np1_confirm(np1Slot *s, QueryDesc *qd, CmdType operation,
 	}
 }
 
-/* The detector was switched off: publish what it was following. */
+/*
+ * The detector is switched off: forget qd if it started while the detector
+ * was on, and publish what the detector was following.
+ */
 static pg_noinline void
-np1_disabled(void)
+np1_disabled(QueryDesc *qd)
 {
+	if (np1_nopen > 0)
+		(void) np1_open_take_slow(qd);
 	if (np1_uow.mode != NP1_NONE)
 		np1_close(false);
 }
 
-/* ExecutorEnd: account one finished execution. */
-void
-mnp_nplus1_observe(const mnpExecSample *x)
+/* Account one finished execution (the detector is on). */
+static pg_noinline void
+np1_observe(const mnpExecSample *x)
 {
 	QueryDesc  *qd = x->query_desc;
 	uint64		queryid = x->queryid;
@@ -1123,12 +1135,6 @@ mnp_nplus1_observe(const mnpExecSample *x)
 	}
 	else
 		start = np1_open_take_slow(qd);
-
-	if (unlikely(!mnp_nplus1_enabled))
-	{
-		np1_disabled();
-		return;
-	}
 
 	/* the transaction-block state, read once per transaction */
 	lxid = MyProc->lxid;
@@ -1211,4 +1217,14 @@ mnp_nplus1_observe(const mnpExecSample *x)
 	if (unlikely(s->calls == mnp_nplus1_min_repeats) &&
 		s->confirmed == NP1_UNCONFIRMED)
 		np1_confirm(s, qd, x->operation, lxid);
+}
+
+/* ExecutorEnd: account one finished execution. */
+void
+mnp_nplus1_observe(const mnpExecSample *x)
+{
+	if (likely(mnp_nplus1_enabled))
+		np1_observe(x);
+	else
+		np1_disabled(x->query_desc);
 }

@@ -243,18 +243,6 @@ typedef struct mnpKnownKey
 
 static mnpKnownKey mnp_known[MNP_KNOWN_SLOTS];
 
-/* Build a hash key; padding is zeroed because keys are compared as blobs. */
-void
-mnp_stmt_key_init(mnpStmtKey *key, Oid userid, Oid dbid, uint64 queryid,
-				  bool toplevel)
-{
-	memset(key, 0, sizeof(mnpStmtKey));
-	key->userid = userid;
-	key->dbid = dbid;
-	key->queryid = queryid;
-	key->toplevel = toplevel;
-}
-
 static void
 mnp_count_dropped(void)
 {
