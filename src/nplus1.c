@@ -32,7 +32,8 @@
  * prepared statement is not hashed on every execution.
  *
  * When a statement's run reaches medianest_perf.n_plus_one_min_repeats,
- * its plan is analysed once for the rewrite advice (nplus1_advice.c).
+ * its plan is analysed once for the rewrite advice (nplus1_advice.c),
+ * unless the run can no longer become an incident (see np1_confirm).
  * When the unit of work ends, each such run is classified, its source is
  * chosen (see np1_find_source) and the findings are published to the
  * shared incident store (nplus1_store.c) under one exclusive lock.
@@ -115,7 +116,7 @@ typedef struct np1Open
 
 /*
  * One distinct statement of the unit of work.  The fields every execution
- * touches come first (two cache lines); the rest is written once.
+ * touches come first (128 bytes); the rest is written once.
  */
 typedef struct np1Slot
 {
@@ -330,9 +331,12 @@ np1_slot_find(uint64 queryid)
 	return NULL;
 }
 
-/* The slot of queryid, claimed if new; NULL when the table is full. */
-static inline np1Slot *
-np1_slot_get(uint64 queryid)
+/*
+ * The slot of queryid when its home slot holds another statement or is
+ * free: found further on, or claimed; NULL when the table is full.
+ */
+static pg_noinline np1Slot *
+np1_slot_claim(uint64 queryid)
 {
 	uint32		idx = np1_slot_index(queryid);
 
@@ -356,7 +360,10 @@ np1_slot_get(uint64 queryid)
 	return NULL;
 }
 
-/* Remember that queryid just returned rows (most recent first, one each). */
+/*
+ * Remember that queryid just returned rows, when it is not the most recent
+ * such statement already (the list is most recent first, one per queryid).
+ */
 static pg_noinline void
 np1_recent_note_slow(uint64 queryid, uint64 start, int64 rows, bool toplevel)
 {
@@ -576,6 +583,7 @@ np1_type_info(Oid typid, int16 *typlen, bool *typbyval)
 	return true;
 }
 
+/* Rotate left by r bits (0 < r < 64). */
 static inline uint64
 np1_rotl64(uint64 x, int r)
 {
@@ -1039,13 +1047,6 @@ np1_boundary(bool block, LocalTransactionId lxid, TimestampTz start_ts,
 	}
 }
 
-/* The slot of queryid when the first probe did not find it; NULL: full. */
-static pg_noinline np1Slot *
-np1_slot_get_slow(uint64 queryid)
-{
-	return np1_slot_get(queryid);
-}
-
 /* First execution of s in this unit of work. */
 static pg_noinline void
 np1_slot_first(np1Slot *s, const mnpExecSample *x, uint64 start, uint64 h,
@@ -1151,6 +1152,7 @@ np1_observe(const mnpExecSample *x)
 	 * statement's transaction, where only transaction boundaries matter.
 	 */
 	end_ts = x->now + (TimestampTz) (x->duration_ms * 1000.0);
+	/* still the same block, or an autocommit burst within the gap */
 	if (unlikely((np1_block ?
 				  np1_uow.mode != NP1_BLOCK || lxid != np1_uow.lxid :
 				  np1_uow.mode != NP1_AUTOCOMMIT ||
@@ -1165,7 +1167,7 @@ np1_observe(const mnpExecSample *x)
 	s = &np1_slots[np1_slot_index(queryid)];
 	if (unlikely(s->gen != np1_gen || s->queryid != queryid))
 	{
-		s = np1_slot_get_slow(queryid);
+		s = np1_slot_claim(queryid);
 		if (unlikely(s == NULL))
 		{
 			np1_uow.dropped++;
