@@ -694,7 +694,19 @@ np1_hash_value(uint64 *h, const ParamExternData *prm)
 	return true;
 }
 
-/* Hash of the statement's own text (it holds literal constants). */
+/* Whether c is white space between statements. */
+static inline bool
+np1_is_space(char c)
+{
+	/* space, or one of \t \n \v \f \r (9 to 13) */
+	return c == ' ' || (unsigned char) (c - '\t') <= '\r' - '\t';
+}
+
+/*
+ * Hash of the statement's own text (it holds literal constants), without
+ * the white space around it: in a multi-statement query a statement's
+ * slice starts right after the previous semicolon.
+ */
 static pg_noinline uint64
 np1_hash_text(QueryDesc *qd)
 {
@@ -706,6 +718,13 @@ np1_hash_text(QueryDesc *qd)
 		p += loc;
 	if (len <= 0)
 		len = strlen(p);
+	while (len > 0 && np1_is_space(*p))
+	{
+		p++;
+		len--;
+	}
+	while (len > 0 && np1_is_space(p[len - 1]))
+		len--;
 	return np1_hash_bytes(p, len, 0);
 }
 
