@@ -236,7 +236,6 @@ mnp_nplus1_init(void)
 							PGC_SUSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	mnp_nplus1_store_init();
-	mnp_nplus1_advice_init();
 }
 
 /*----------

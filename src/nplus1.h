@@ -71,7 +71,6 @@ extern void mnp_nplus1_flush(void);
 extern void mnp_nplus1_forget_local(void);
 
 /* nplus1_advice.c */
-extern void mnp_nplus1_advice_init(void);
 extern void mnp_nplus1_advise(PlannedStmt *pstmt, CmdType operation,
 							  mnpNp1Advice *advice);
 

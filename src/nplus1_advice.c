@@ -577,21 +577,20 @@ np1_copy_clipped(char *dst, const char *src, int srclen)
 }
 
 /*
- * Create the scratch context of mnp_nplus1_advise(), once per process.  Its
- * first block holds a usual analysis and it is reset after each use, so an
- * analysis neither takes memory from malloc nor returns any: allocating or
- * freeing memory in the middle of a statement would change the layout of
- * malloc's heap, and with it the cost of the allocations of every later
- * statement.  Called at library load (inherited by every backend) and, if
- * that did not happen, at the first analysis.
+ * The scratch context of mnp_nplus1_advise(), created at the first analysis
+ * of the process.  Its first block holds a usual analysis and it is reset
+ * after each use, so an analysis neither takes memory from malloc nor
+ * returns any (such churn in the middle of a statement stream moves the
+ * top of malloc's heap and slows the allocations of later statements).
  */
-void
-mnp_nplus1_advice_init(void)
+static MemoryContext
+np1_advice_context(void)
 {
 	if (np1_advice_cxt == NULL)
 		np1_advice_cxt = AllocSetContextCreate(TopMemoryContext,
 											   "medianest_perf advice",
 											   0, 32 * 1024, 64 * 1024);
+	return np1_advice_cxt;
 }
 
 /*
@@ -606,9 +605,7 @@ mnp_nplus1_advise(PlannedStmt *pstmt, CmdType operation, mnpNp1Advice *advice)
 	StringInfoData batch;
 	StringInfoData cache;
 
-	if (np1_advice_cxt == NULL)
-		mnp_nplus1_advice_init();
-	old = MemoryContextSwitchTo(np1_advice_cxt);
+	old = MemoryContextSwitchTo(np1_advice_context());
 
 	initStringInfo(&batch);
 	initStringInfo(&cache);
