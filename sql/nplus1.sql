@@ -302,6 +302,50 @@ SELECT entries, findings, evicted, dropped_statements, stats_reset <= now() AS r
   FROM medianest_perf.n_plus_one_info;
 SELECT count(*) FROM medianest_perf.n_plus_one;
 
+-- 11. the statements of one multi-statement query (an implicit transaction
+--     block): identical reads are one unit of work, whatever the white
+--     space around each statement
+SELECT medianest_perf.reset_n_plus_one();
+SELECT val FROM "Odd Name" WHERE "Key Col" = 7 \; SELECT val FROM "Odd Name" WHERE "Key Col" = 7 \;  SELECT val FROM "Odd Name" WHERE "Key Col" = 7 \; SELECT val FROM "Odd Name" WHERE "Key Col" = 7 \; SELECT val FROM "Odd Name" WHERE "Key Col" = 7 \g /dev/null
+SELECT kind, source, repeated, occ, max, calls FROM np1;
+
+-- 12. a PL/pgSQL loop whose body runs in an exception block (one
+--     subtransaction per row, half of them rolled back) is one unit of work
+SELECT medianest_perf.reset_n_plus_one();
+SET medianest_perf.track = 'all';
+DO $$
+DECLARE p record; n text;
+BEGIN
+  FOR p IN SELECT id, author_id FROM posts ORDER BY id LIMIT 8 LOOP
+    BEGIN
+      SELECT name INTO n FROM users WHERE id = p.author_id;
+      IF p.id % 2 = 0 THEN RAISE division_by_zero; END IF;
+    EXCEPTION WHEN division_by_zero THEN NULL;
+    END;
+  END LOOP;
+END $$;
+SELECT kind, source, repeated, occ, max, calls FROM np1;
+RESET medianest_perf.track;
+
+-- 13. prepared statements that differ only in a literal constant (one
+--     queryid), run with the same parameter: their texts tell them apart,
+--     so this is a loop over different reads, not a repeated one
+SELECT medianest_perf.reset_n_plus_one();
+PREPARE lit_a(int) AS SELECT name FROM users WHERE id = $1 AND name <> 'a';
+PREPARE lit_b(int) AS SELECT name FROM users WHERE id = $1 AND name <> 'b';
+BEGIN;
+SELECT id, author_id FROM posts ORDER BY id LIMIT 8 \g /dev/null
+EXECUTE lit_a(8) \g /dev/null
+EXECUTE lit_b(8) \g /dev/null
+EXECUTE lit_a(8) \g /dev/null
+EXECUTE lit_b(8) \g /dev/null
+EXECUTE lit_a(8) \g /dev/null
+EXECUTE lit_b(8) \g /dev/null
+COMMIT;
+DEALLOCATE lit_a;
+DEALLOCATE lit_b;
+SELECT kind, source, repeated, occ, max, calls FROM np1;
+
 DROP VIEW np1;
 DROP FUNCTION author_name(int);
 DROP SEQUENCE ticket;

@@ -127,7 +127,8 @@ mnp_collector_nesting_level(void)
  * Parse analysis: the only moment the constants' locations are known, so a
  * statement seen for the first time gets its normalized text stored here.
  * Statements without constants are left to ExecutorEnd, whose source text
- * is already in normal form.
+ * is already in normal form; the N+1 detector is told about them, so that
+ * it hashes only their parameters.
  */
 static void
 mnp_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
@@ -140,10 +141,16 @@ mnp_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 	if (prev_post_parse_analyze_hook)
 		prev_post_parse_analyze_hook(pstate, query, jstate);
 
-	if (!mnp_enabled(mnp_nesting_level) || query->queryId == UINT64CONST(0) ||
-		query->utilityStmt != NULL || jstate == NULL ||
-		jstate->clocations_count <= 0 || pstate->p_sourcetext == NULL)
+	if (query->utilityStmt != NULL || query->queryId == UINT64CONST(0) ||
+		jstate == NULL || pstate->p_sourcetext == NULL ||
+		!mnp_enabled(mnp_nesting_level))
 		return;
+	if (jstate->clocations_count <= 0)
+	{
+		/* the N+1 detector need not hash this statement's text */
+		mnp_nplus1_note_constfree(query->queryId);
+		return;
+	}
 
 	mnp_stmt_key_init(&key, GetUserId(), MyDatabaseId, query->queryId,
 					  mnp_nesting_level == 0);
@@ -186,9 +193,8 @@ mnp_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		MemoryContextSwitchTo(old);
 	}
 
-	if (mnp_enabled(mnp_nesting_level) &&
-		queryDesc->plannedstmt->queryId != UINT64CONST(0))
-		mnp_nplus1_start(queryDesc);
+	if (tracked)
+		mnp_nplus1_start(queryDesc, mnp_nesting_level == 0);
 }
 
 static void
@@ -327,6 +333,10 @@ mnp_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 									params, queryEnv, dest, qc);
 		return;
 	}
+
+	/* BEGIN can make the running transaction a block */
+	if (IsA(parsetree, TransactionStmt))
+		mnp_nplus1_xact_statement();
 
 	mnp_nesting_level++;
 	PG_TRY();

@@ -12,21 +12,28 @@
  * report while they run.
  *
  * Per unit of work it keeps, in fixed-size static arrays reused from one
- * unit to the next (no allocation, no lock on the per-statement path):
- *	  - one slot per distinct queryid: calls, time, rows, a hash of the
- *		first parameter set and whether later ones differed, a Misra-Gries
+ * unit to the next:
+ *	  - one slot per distinct queryid (open addressing; the first probe
+ *		almost always hits): calls, time, rows, a hash of the first
+ *		parameter set and whether a later one differed, a Misra-Gries
  *		summary of the most repeated parameter sets (its counts never
  *		exceed the true counts), and the candidate sources seen when the
  *		statement first ran;
  *	  - the most recent statements that returned rows (one per queryid);
  *	  - the statements started but not yet ended (cursors: a PL/pgSQL FOR
- *		loop's query ends after the statements of its body).
- * Parameters are hashed from the statement's source text (literal
- * constants of simple-protocol statements) combined with the bound
- * parameter values (extended protocol, EXECUTE, PL/pgSQL variables).
+ *		loop's query ends after the statements of its body), a stack that
+ *		ExecutorEnd pops from the top in the common case.
+ * Parameters are hashed from the bound parameter values (extended
+ * protocol, EXECUTE, PL/pgSQL variables) combined with the statement's
+ * source text when that text holds literal constants (simple protocol).
+ * Whether a statement has literal constants is a property of its queryid
+ * (Const nodes are part of the jumble); parse analysis records the queryids
+ * that have none (mnp_nplus1_note_constfree), so that the text of a
+ * prepared statement is not hashed on every execution.
  *
  * When a statement's run reaches medianest_perf.n_plus_one_min_repeats,
- * its plan is analysed once for the rewrite advice (nplus1_advice.c).
+ * its plan is analysed once for the rewrite advice (nplus1_advice.c),
+ * unless the run can no longer become an incident (see np1_confirm).
  * When the unit of work ends, each such run is classified, its source is
  * chosen (see np1_find_source) and the findings are published to the
  * shared incident store (nplus1_store.c) under one exclusive lock.
@@ -34,6 +41,26 @@
  * The end of a unit of work is noticed at the next statement (gap, other
  * transaction), at the end of a transaction block (transaction callback),
  * when the session reads the n_plus_one view, and at backend exit.
+ *
+ * Invariants of the per-statement path (mnp_nplus1_start and
+ * mnp_nplus1_observe), which the overhead budget depends on:
+ *	  - no allocation, no lock, no shared memory, no catalog access; the
+ *		only call into the core is IsTransactionBlock(), once per
+ *		transaction (cached by local transaction id, and forgotten when a
+ *		transaction statement such as BEGIN runs);
+ *	  - catalog access (a parameter type not in the local type cache, the
+ *		plan advice) happens only inside a valid transaction
+ *		(IsTransactionState()), on paths taken a few times per unit;
+ *	  - an entry of the running-statements stack belongs to the transaction
+ *		whose lxid it carries; executors never outlive their transaction
+ *		(holdable cursors are materialized at commit), so entries of an
+ *		older transaction are those of failed statements and are dropped
+ *		when the next statement starts;
+ *	  - a slot is valid only while its gen equals np1_gen: bumping np1_gen
+ *		empties the table in O(1);
+ *	  - the transaction callback is registered the first time a unit of
+ *		work inside a transaction block starts, so sessions that only run
+ *		autocommit statements never pay for it.
  *
  *-------------------------------------------------------------------------
  */
@@ -65,6 +92,7 @@ int			mnp_nplus1_gap_ms = 100;
 #define NP1_HASH_MAX_BYTES	2048	/* longer values are not hashed */
 #define NP1_SOURCE_DEPTH	4
 #define NP1_TYPE_CACHE		16
+#define NP1_CONSTFREE		256 /* queryids known to have no constants */
 
 /* A statement that may be the source of a run. */
 typedef struct np1Cand
@@ -79,37 +107,49 @@ typedef struct np1Cand
 typedef struct np1Open
 {
 	QueryDesc  *qd;
-	uint64		queryid;
 	uint64		start;
+	uint64		queryid;
+	LocalTransactionId lxid;	/* transaction it started in */
 	bool		toplevel;
 	bool		returns_rows;
 } np1Open;
 
-/* One distinct statement of the unit of work. */
+/*
+ * One distinct statement of the unit of work.  The fields every execution
+ * touches come first (128 bytes); the rest is written once.
+ */
 typedef struct np1Slot
 {
 	uint32		gen;			/* valid in generation np1_gen only */
-	uint64		queryid;
-	Oid			userid;
-	bool		toplevel;
+	int16		confirmed;		/* index in np1_confirmed, or NP1_UNCONFIRMED,
+								 * NP1_DROPPED, NP1_HOPELESS */
+	int8		mg_n;			/* Misra-Gries counters in use */
 	bool		varied;			/* a parameter set differed from the first */
-	bool		multi_xact;		/* ran in more than one transaction */
-	LocalTransactionId first_lxid;
-	CmdType		operation;
-	int16		confirmed;		/* index in np1_confirmed, -1 none, -2 dropped */
-	int16		ncand;
-	uint64		first_start;
-	uint64		last_start;
+	uint64		queryid;
 	int64		calls;
-	int64		rows_total;		/* rows returned (SELECT / RETURNING) */
-	int64		max_rows;		/* most rows returned by one execution */
+	uint64		last_start;
 	double		total_ms;
 	double		min_ms;
+	int64		rows_total;		/* rows returned (SELECT / RETURNING) */
+	int64		max_rows;		/* most rows returned by one execution */
 	uint64		first_hash;
+	LocalTransactionId first_lxid;
+	LocalTransactionId last_lxid;	/* differs: ran in several transactions */
+	int32		mg_count[NP1_MG];	/* live counters first, all > 0 */
 	uint64		mg_hash[NP1_MG];
-	int32		mg_count[NP1_MG];
+	/* set by the first execution */
+	Oid			userid;
+	bool		toplevel;
+	CmdType		operation;
+	uint64		first_start;
+	int			ncand;
 	np1Cand		cand[NP1_CANDS];	/* most recent first */
 } np1Slot;
+
+/* np1Slot.confirmed when the slot has no entry in np1_confirmed */
+#define NP1_UNCONFIRMED		(-1)	/* below the threshold */
+#define NP1_DROPPED			(-2)	/* np1_confirmed was full */
+#define NP1_HOPELESS		(-3)	/* cannot become an incident */
 
 typedef struct np1Confirmed
 {
@@ -127,23 +167,41 @@ typedef struct np1TypeInfo
 static np1Slot np1_slots[NP1_SLOTS];
 static uint32 np1_gen = 1;
 static np1Confirmed np1_confirmed[NP1_CONFIRMED];
-static np1Cand np1_recent[NP1_RECENT];	/* most recent first */
+static np1Cand np1_recent[NP1_RECENT];	/* most recent first; [0].queryid
+										 * is 0 when the list is empty */
 static int	np1_nrecent = 0;
 static np1Open np1_open[NP1_OPEN];	/* oldest first */
 static int	np1_nopen = 0;
-static uint64 np1_seq = 0;
+static uint64 np1_seq = 0;		/* start sequence numbers */
+static uint64 np1_unique = 0;	/* makes unhashable parameter sets differ */
 static np1TypeInfo np1_types[NP1_TYPE_CACHE];
 static int	np1_ntypes = 0;
 static int	np1_next_type = 0;
-static bool np1_callbacks_registered = false;
+static int	np1_last_type = 0;	/* index of the last type found */
+static Oid	np1_byval_type = InvalidOid;	/* last pass-by-value type seen */
+static uint64 np1_constfree[NP1_CONSTFREE];
+static bool np1_xact_callback_registered = false;
+static bool np1_exit_callback_registered = false;
+
+/* transaction-block state of the transaction np1_block_lxid */
+static LocalTransactionId np1_block_lxid = InvalidLocalTransactionId;
+static bool np1_block = false;
+
+/* what kind of unit of work is being followed */
+typedef enum np1Mode
+{
+	NP1_NONE = 0,				/* none */
+	NP1_AUTOCOMMIT,				/* a burst of autocommit statements */
+	NP1_BLOCK					/* a transaction block */
+} np1Mode;
 
 /* the unit of work being followed */
 static struct
 {
-	bool		active;
-	bool		block;			/* inside a transaction block */
-	LocalTransactionId lxid;
+	np1Mode		mode;
+	LocalTransactionId lxid;	/* of the block (NP1_BLOCK) */
 	TimestampTz start;
+	TimestampTz seg_end;		/* start + NP1_SEGMENT_MS */
 	TimestampTz last_end;
 	int			nused;
 	int			nconfirmed;
@@ -185,47 +243,61 @@ mnp_nplus1_init(void)
  *----------
  */
 
+/* Close a unit of work inside a transaction block when the block ends. */
 static void
 np1_xact_callback(XactEvent event, void *arg)
 {
-	switch (event)
-	{
-		case XACT_EVENT_PRE_COMMIT:
-		case XACT_EVENT_PRE_PREPARE:
-			if (np1_uow.active && np1_uow.block)
-				np1_close(false);
-			break;
-		case XACT_EVENT_ABORT:
-			/* publishing needs neither catalog access nor allocation */
-			if (np1_uow.active && np1_uow.block)
-				np1_close(false);
-			np1_nopen = 0;
-			break;
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PREPARE:
-			/* every executor of the transaction has ended by now */
-			np1_nopen = 0;
-			break;
-		default:
-			break;
-	}
-}
-
-static void
-np1_exit_callback(int code, Datum arg)
-{
-	if (np1_uow.active && mnp_shmem_ready())
+	if (np1_uow.mode != NP1_BLOCK)
+		return;
+	/* publishing needs neither catalog access nor allocation */
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE ||
+		event == XACT_EVENT_ABORT)
 		np1_close(false);
 }
 
-static inline void
-np1_register_callbacks(void)
+/* Publish the pending unit of work when the backend exits. */
+static void
+np1_exit_callback(int code, Datum arg)
 {
-	if (likely(np1_callbacks_registered))
-		return;
-	RegisterXactCallback(np1_xact_callback, NULL);
-	before_shmem_exit(np1_exit_callback, (Datum) 0);
-	np1_callbacks_registered = true;
+	if (np1_uow.mode != NP1_NONE && mnp_shmem_ready())
+		np1_close(false);
+}
+
+/* Register the callbacks a unit of work needs (once per backend each). */
+static void
+np1_register_callbacks(bool block)
+{
+	if (!np1_exit_callback_registered)
+	{
+		before_shmem_exit(np1_exit_callback, (Datum) 0);
+		np1_exit_callback_registered = true;
+	}
+	if (block && !np1_xact_callback_registered)
+	{
+		RegisterXactCallback(np1_xact_callback, NULL);
+		np1_xact_callback_registered = true;
+	}
+}
+
+/* A transaction statement ran (BEGIN may turn the transaction into a block). */
+void
+mnp_nplus1_xact_statement(void)
+{
+	np1_block_lxid = InvalidLocalTransactionId;
+}
+
+/* Parse analysis found no literal constant in the statement queryid. */
+void
+mnp_nplus1_note_constfree(uint64 queryid)
+{
+	np1_constfree[(uint32) queryid & (NP1_CONSTFREE - 1)] = queryid;
+}
+
+/* Whether the statement queryid is known to have no literal constant. */
+static inline bool
+np1_is_constfree(uint64 queryid)
+{
+	return np1_constfree[(uint32) queryid & (NP1_CONSTFREE - 1)] == queryid;
 }
 
 /*----------
@@ -233,10 +305,11 @@ np1_register_callbacks(void)
  *----------
  */
 
+/* Home slot of a queryid (a well-mixed hash already: its low bits do). */
 static inline uint32
 np1_slot_index(uint64 queryid)
 {
-	return (uint32) (queryid ^ (queryid >> 32)) & (NP1_SLOTS - 1);
+	return (uint32) queryid & (NP1_SLOTS - 1);
 }
 
 /* The slot of queryid in this unit of work, or NULL. */
@@ -257,9 +330,12 @@ np1_slot_find(uint64 queryid)
 	return NULL;
 }
 
-/* The slot of queryid, claimed if new; NULL when the table is full. */
-static np1Slot *
-np1_slot_get(uint64 queryid)
+/*
+ * The slot of queryid when its home slot holds another statement or is
+ * free: found further on, or claimed; NULL when the table is full.
+ */
+static pg_noinline np1Slot *
+np1_slot_claim(uint64 queryid)
 {
 	uint32		idx = np1_slot_index(queryid);
 
@@ -283,19 +359,15 @@ np1_slot_get(uint64 queryid)
 	return NULL;
 }
 
-/* Remember that queryid just returned rows (most recent first, one each). */
-static void
-np1_recent_note(uint64 queryid, uint64 start, int64 rows, bool toplevel)
+/*
+ * Remember that queryid just returned rows, when it is not the most recent
+ * such statement already (the list is most recent first, one per queryid).
+ */
+static pg_noinline void
+np1_recent_note_slow(uint64 queryid, uint64 start, int64 rows, bool toplevel)
 {
 	int			i;
 
-	/* the common case: the same statement again */
-	if (np1_nrecent > 0 && np1_recent[0].queryid == queryid)
-	{
-		np1_recent[0].start = start;
-		np1_recent[0].rows = rows;
-		return;
-	}
 	for (i = 0; i < np1_nrecent; i++)
 		if (np1_recent[i].queryid == queryid)
 			break;
@@ -312,17 +384,40 @@ np1_recent_note(uint64 queryid, uint64 start, int64 rows, bool toplevel)
 	np1_recent[0].toplevel = toplevel;
 }
 
+/* Forget the recent row-returning statements. */
+static inline void
+np1_recent_clear(void)
+{
+	np1_nrecent = 0;
+	np1_recent[0].queryid = 0;
+}
+
+/* Drop the running-statement entries of transactions other than lxid. */
+static pg_noinline void
+np1_open_purge(LocalTransactionId lxid)
+{
+	int			n = 0;
+
+	for (int i = 0; i < np1_nopen; i++)
+		if (np1_open[i].lxid == lxid)
+			np1_open[n++] = np1_open[i];
+	np1_nopen = n;
+}
+
 /*
  * Snapshot the statements that could be the source of s's run: those that
  * started before s first did and returned rows, or are still running
  * (cursors), newest first.
  */
 static void
-np1_snapshot_candidates(np1Slot *s)
+np1_snapshot_candidates(np1Slot *s, LocalTransactionId lxid)
 {
 	int			n = 0;
-	int			oi = np1_nopen - 1;
+	int			oi;
 	int			ri = 0;
+
+	np1_open_purge(lxid);
+	oi = np1_nopen - 1;
 
 	/* merge the open list (newest last) and the recent list (newest first) */
 	while (n < NP1_CANDS && (oi >= 0 || ri < np1_nrecent))
@@ -356,38 +451,86 @@ np1_snapshot_candidates(np1Slot *s)
 	s->ncand = n;
 }
 
-/* Misra-Gries summary of the parameter sets: the counts are lower bounds. */
-static inline void
-np1_mg_add(np1Slot *s, uint64 h)
+/* Misra-Gries, every counter taken: decrement all, keep the positive ones. */
+static pg_noinline void
+np1_mg_decrement(np1Slot *s)
 {
-	int			free_slot = -1;
+	int			n = 0;
 
-	for (int i = 0; i < NP1_MG; i++)
+	/* every count 1 (distinct parameter sets, the usual N+1 loop) */
+	if ((s->mg_count[0] | s->mg_count[1] | s->mg_count[2] | s->mg_count[3]) == 1)
 	{
-		if (s->mg_count[i] == 0)
-			free_slot = i;
-		else if (s->mg_hash[i] == h)
-		{
-			s->mg_count[i]++;
-			return;
-		}
-	}
-	if (free_slot >= 0)
-	{
-		s->mg_hash[free_slot] = h;
-		s->mg_count[free_slot] = 1;
+		s->mg_n = 0;
 		return;
 	}
 	for (int i = 0; i < NP1_MG; i++)
-		s->mg_count[i]--;
+	{
+		if (s->mg_count[i] > 1)
+		{
+			s->mg_hash[n] = s->mg_hash[i];
+			s->mg_count[n] = s->mg_count[i] - 1;
+			n++;
+		}
+	}
+	s->mg_n = n;
 }
 
+/*
+ * Misra-Gries summary of the parameter sets with NP1_MG counters: the
+ * counts are lower bounds of the true counts.  The live counters are kept
+ * at the front, so a stream of distinct sets (the usual N+1 loop) compares
+ * with the few live ones only.
+ */
+static inline void
+np1_mg_add(np1Slot *s, uint64 h)
+{
+	int			n = s->mg_n;
+	int			i;
+
+	StaticAssertStmt(NP1_MG == 4, "np1_mg_add scans four counters");
+	/* the live counters, newest first (fall through) */
+	switch (n)
+	{
+		case 4:
+			if (s->mg_hash[i = 3] == h)
+				goto hit;
+			/* FALLTHROUGH */
+		case 3:
+			if (s->mg_hash[i = 2] == h)
+				goto hit;
+			/* FALLTHROUGH */
+		case 2:
+			if (s->mg_hash[i = 1] == h)
+				goto hit;
+			/* FALLTHROUGH */
+		case 1:
+			if (s->mg_hash[i = 0] == h)
+				goto hit;
+			/* FALLTHROUGH */
+		default:
+			break;
+	}
+	if (n < NP1_MG)
+	{
+		s->mg_hash[n] = h;
+		s->mg_count[n] = 1;
+		s->mg_n = n + 1;
+	}
+	else
+		np1_mg_decrement(s);
+	return;
+
+hit:
+	s->mg_count[i]++;
+}
+
+/* The highest count of the Misra-Gries summary. */
 static int64
 np1_mg_max(const np1Slot *s)
 {
 	int64		m = 0;
 
-	for (int i = 0; i < NP1_MG; i++)
+	for (int i = 0; i < s->mg_n; i++)
 		m = Max(m, s->mg_count[i]);
 	return m;
 }
@@ -397,24 +540,49 @@ np1_mg_max(const np1Slot *s)
  *----------
  */
 
-static void
+/*
+ * typlen and typbyval of a parameter type, from a small local cache.
+ * Returns false when the type is not cached and the catalog cannot be read
+ * (outside a valid transaction).
+ */
+static inline bool
 np1_type_info(Oid typid, int16 *typlen, bool *typbyval)
 {
+	np1TypeInfo *t = &np1_types[np1_last_type];
+
+	if (likely(t->typid == typid))
+	{
+		*typlen = t->typlen;
+		*typbyval = t->typbyval;
+		if (t->typbyval)
+			np1_byval_type = typid;
+		return true;
+	}
 	for (int i = 0; i < np1_ntypes; i++)
 		if (np1_types[i].typid == typid)
 		{
+			np1_last_type = i;
 			*typlen = np1_types[i].typlen;
 			*typbyval = np1_types[i].typbyval;
-			return;
+			if (*typbyval)
+				np1_byval_type = typid;
+			return true;
 		}
+	if (!IsTransactionState())
+		return false;
 	get_typlenbyval(typid, typlen, typbyval);
 	np1_types[np1_next_type].typid = typid;
 	np1_types[np1_next_type].typlen = *typlen;
 	np1_types[np1_next_type].typbyval = *typbyval;
+	np1_last_type = np1_next_type;
+	if (*typbyval)
+		np1_byval_type = typid;
 	np1_next_type = (np1_next_type + 1) % NP1_TYPE_CACHE;
 	np1_ntypes = Max(np1_ntypes, np1_next_type == 0 ? NP1_TYPE_CACHE : np1_next_type);
+	return true;
 }
 
+/* Rotate left by r bits (0 < r < 64). */
 static inline uint64
 np1_rotl64(uint64 x, int r)
 {
@@ -434,10 +602,23 @@ np1_mix64(uint64 x)
 }
 
 /*
+ * Mix one 64-bit word into h.  For a fixed h this is a bijection of w, so
+ * one pass-by-value parameter never collides with another value.
+ */
+static inline uint64
+np1_mix_word(uint64 h, uint64 w)
+{
+	return (np1_rotl64(h, 27) ^ w) * UINT64CONST(0x9E3779B97F4A7C15);
+}
+
+/*
  * Hash a byte string eight bytes at a time.  Not for hash tables (no
  * adversary here): it only has to tell the parameter sets of one statement
  * apart, and it is on the per-statement path, so it trades the quality of
- * hash_bytes_extended() for a third of its instructions.
+ * hash_bytes_extended() for a fraction of its instructions.  A string of
+ * eight bytes or more ends with its last eight bytes (overlapping the word
+ * before; the length is mixed in), so no call to memcpy is needed for the
+ * tail.
  */
 static uint64
 np1_hash_bytes(const char *p, Size len, uint64 h)
@@ -445,28 +626,34 @@ np1_hash_bytes(const char *p, Size len, uint64 h)
 	uint64		w;
 
 	h ^= len * UINT64CONST(0x9E3779B97F4A7C15);
-	while (len >= 8)
+	if (len >= 8)
 	{
-		memcpy(&w, p, 8);
-		h = np1_rotl64((h ^ w) * UINT64CONST(0xC2B2AE3D27D4EB4F), 31);
-		p += 8;
-		len -= 8;
+		const char *last = p + len - 8;
+
+		while (p < last)
+		{
+			memcpy(&w, p, 8);
+			h = np1_rotl64((h ^ w) * UINT64CONST(0xC2B2AE3D27D4EB4F), 31);
+			p += 8;
+		}
+		memcpy(&w, last, 8);
 	}
-	if (len > 0)
+	else
 	{
 		w = 0;
-		memcpy(&w, p, len);
-		h = np1_rotl64((h ^ w) * UINT64CONST(0x165667B19E3779F9), 29);
+		for (Size i = 0; i < len; i++)
+			w |= (uint64) (unsigned char) p[i] << (8 * i);
 	}
+	h = np1_rotl64((h ^ w) * UINT64CONST(0x165667B19E3779F9), 29);
 	return np1_mix64(h);
 }
 
 /*
  * Mix one parameter value into h.  Returns false when the value cannot be
- * hashed cheaply (too long, expanded in memory): the caller then treats
- * the execution as different from every other.
+ * hashed cheaply (too long, expanded in memory, type unknown): the caller
+ * then treats the execution as different from every other.
  */
-static bool
+static inline bool
 np1_hash_value(uint64 *h, const ParamExternData *prm)
 {
 	int16		typlen;
@@ -476,13 +663,14 @@ np1_hash_value(uint64 *h, const ParamExternData *prm)
 
 	if (prm->isnull)
 	{
-		*h = np1_mix64(*h ^ UINT64CONST(0x5851F42D4C957F2D));
+		*h = np1_mix_word(*h ^ UINT64CONST(0x5851F42D4C957F2D), 1);
 		return true;
 	}
-	np1_type_info(prm->ptype, &typlen, &typbyval);
+	if (!np1_type_info(prm->ptype, &typlen, &typbyval))
+		return false;
 	if (typbyval)
 	{
-		*h = np1_mix64(*h ^ ((uint64) prm->value + UINT64CONST(0x9E3779B97F4A7C15)));
+		*h = np1_mix_word(*h, (uint64) prm->value);
 		return true;
 	}
 	p = DatumGetPointer(prm->value);
@@ -505,42 +693,84 @@ np1_hash_value(uint64 *h, const ParamExternData *prm)
 	return true;
 }
 
-/* Hash of the statement's literal text and bound parameter values. */
-static uint64
-np1_param_hash(QueryDesc *qd)
+/* Whether c is white space between statements. */
+static inline bool
+np1_is_space(char c)
+{
+	/* space, or one of \t \n \v \f \r (9 to 13) */
+	return c == ' ' || (unsigned char) (c - '\t') <= '\r' - '\t';
+}
+
+/*
+ * Hash of the statement's own text (it holds literal constants), without
+ * the white space around it: in a multi-statement query a statement's
+ * slice starts right after the previous semicolon.
+ */
+static pg_noinline uint64
+np1_hash_text(QueryDesc *qd)
+{
+	int			loc = qd->plannedstmt->stmt_location;
+	int			len = qd->plannedstmt->stmt_len;
+	const char *p = qd->sourceText;
+
+	if (loc > 0)
+		p += loc;
+	if (len <= 0)
+		len = strlen(p);
+	while (len > 0 && np1_is_space(*p))
+	{
+		p++;
+		len--;
+	}
+	while (len > 0 && np1_is_space(p[len - 1]))
+		len--;
+	return np1_hash_bytes(p, len, 0);
+}
+
+/* Mix the bound parameter values into h (the general case). */
+static pg_noinline uint64
+np1_hash_params(ParamListInfo params, uint64 h)
+{
+	for (int i = 0; i < params->numParams; i++)
+	{
+		ParamExternData ws;
+		const ParamExternData *prm;
+
+		if (params->paramFetch != NULL)
+			prm = params->paramFetch(params, i + 1, true, &ws);
+		else
+			prm = &params->params[i];
+		if (!OidIsValid(prm->ptype))
+			continue;			/* not used by this statement */
+		if (!np1_hash_value(&h, prm))
+			return np1_mix64(h ^ ++np1_unique);
+	}
+	return h;
+}
+
+/*
+ * Hash of the statement's parameter set: its bound parameter values, and
+ * its source text when that holds literal constants (the text of a
+ * statement without constants is the same for every execution).
+ */
+static inline uint64
+np1_param_hash(QueryDesc *qd, uint64 queryid)
 {
 	uint64		h = 0;
 	ParamListInfo params = qd->params;
 
-	if (qd->sourceText != NULL)
+	if (unlikely(!np1_is_constfree(queryid)) && qd->sourceText != NULL)
+		h = np1_hash_text(qd);
+	if (params != NULL)
 	{
-		int			loc = qd->plannedstmt->stmt_location;
-		int			len = qd->plannedstmt->stmt_len;
-		const char *p = qd->sourceText;
+		const ParamExternData *prm = &params->params[0];
 
-		if (loc > 0)
-			p += loc;
-		if (len <= 0)
-			len = strlen(p);
-		h = np1_hash_bytes(p, len, 0);
-	}
-
-	if (params != NULL && params->numParams > 0)
-	{
-		for (int i = 0; i < params->numParams; i++)
-		{
-			ParamExternData ws;
-			const ParamExternData *prm;
-
-			if (params->paramFetch != NULL)
-				prm = params->paramFetch(params, i + 1, true, &ws);
-			else
-				prm = &params->params[i];
-			if (!OidIsValid(prm->ptype))
-				continue;		/* not used by this statement */
-			if (!np1_hash_value(&h, prm))
-				return np1_mix64(h ^ (uint64) ++np1_seq);
-		}
+		/* one pass-by-value parameter of the pass-by-value type seen last */
+		if (params->numParams == 1 && params->paramFetch == NULL &&
+			prm->ptype == np1_byval_type && !prm->isnull)
+			return np1_mix_word(h, (uint64) prm->value);
+		if (params->numParams > 0)
+			h = np1_hash_params(params, h);
 	}
 	return h;
 }
@@ -601,6 +831,7 @@ np1_find_source(np1Slot *s, int depth)
 	return NULL;
 }
 
+/* Whether the operation writes rows. */
 static inline bool
 np1_is_write(CmdType op)
 {
@@ -620,7 +851,7 @@ np1_close(bool keep_recent)
 	int			n = 0;
 	int64		thr = mnp_nplus1_min_repeats;
 
-	np1_uow.active = false;
+	np1_uow.mode = NP1_NONE;
 
 	for (int i = 0; i < np1_uow.nconfirmed; i++)
 	{
@@ -663,7 +894,7 @@ np1_close(bool keep_recent)
 		 * connection as one request's loop: not reported.
 		 */
 		if (s->operation == CMD_SELECT && !cf->advice.has_volatile &&
-			(!s->multi_xact || src != NULL))
+			(s->first_lxid == s->last_lxid || src != NULL))
 		{
 			int64		same = np1_mg_max(s);
 
@@ -694,14 +925,15 @@ np1_close(bool keep_recent)
 		np1_gen = 1;
 	}
 	if (!keep_recent)
-		np1_nrecent = 0;
+		np1_recent_clear();
 }
+
 
 /* Publish what this backend is following (the view calls this first). */
 void
 mnp_nplus1_flush(void)
 {
-	if (np1_uow.active)
+	if (np1_uow.mode != NP1_NONE)
 		np1_close(false);
 }
 
@@ -709,11 +941,11 @@ mnp_nplus1_flush(void)
 void
 mnp_nplus1_forget_local(void)
 {
-	np1_uow.active = false;
+	np1_uow.mode = NP1_NONE;
 	np1_uow.nconfirmed = 0;
 	np1_uow.dropped = 0;
 	np1_uow.nused = 0;
-	np1_nrecent = 0;
+	np1_recent_clear();
 	if (++np1_gen == 0)
 	{
 		for (int i = 0; i < NP1_SLOTS; i++)
@@ -727,34 +959,60 @@ mnp_nplus1_forget_local(void)
  *----------
  */
 
-/* ExecutorStart: remember that the statement is running, and since when. */
-void
-mnp_nplus1_start(QueryDesc *queryDesc)
+/* Fill a running-statement entry. */
+static inline void
+np1_open_fill(np1Open *o, QueryDesc *queryDesc, bool toplevel,
+			  LocalTransactionId lxid)
 {
-	np1Open    *o;
+	o->qd = queryDesc;
+	o->start = ++np1_seq;
+	o->queryid = queryDesc->plannedstmt->queryId;
+	o->lxid = lxid;
+	o->toplevel = toplevel;
+	o->returns_rows = queryDesc->operation == CMD_SELECT ||
+		queryDesc->plannedstmt->hasReturning;
+}
 
-	if (!mnp_nplus1_enabled)
-		return;
-	np1_register_callbacks();
-
+/*
+ * Push a running statement when the stack is full or holds entries of an
+ * earlier transaction.
+ */
+static pg_noinline void
+np1_open_push_slow(QueryDesc *queryDesc, bool toplevel, LocalTransactionId lxid)
+{
+	np1_open_purge(lxid);
 	if (np1_nopen == NP1_OPEN)
 	{
 		/* only statements that failed can pile up: drop the oldest */
 		memmove(&np1_open[0], &np1_open[1], sizeof(np1Open) * (NP1_OPEN - 1));
 		np1_nopen--;
 	}
-	o = &np1_open[np1_nopen++];
-	o->qd = queryDesc;
-	o->queryid = queryDesc->plannedstmt->queryId;
-	o->start = ++np1_seq;
-	o->toplevel = (mnp_collector_nesting_level() == 0);
-	o->returns_rows = queryDesc->operation == CMD_SELECT ||
-		queryDesc->plannedstmt->hasReturning;
+	np1_open_fill(&np1_open[np1_nopen++], queryDesc, toplevel, lxid);
 }
 
-/* Take queryDesc off the running list; its start sequence number, or 0. */
-static inline uint64
-np1_open_take(QueryDesc *qd)
+/* ExecutorStart: remember that the statement is running, and since when. */
+void
+mnp_nplus1_start(QueryDesc *queryDesc, bool toplevel)
+{
+	LocalTransactionId lxid;
+	int			n;
+
+	if (!mnp_nplus1_enabled)
+		return;
+	lxid = MyProc->lxid;
+	n = np1_nopen;
+	if (unlikely(n > 0 && (np1_open[n - 1].lxid != lxid || n == NP1_OPEN)))
+	{
+		np1_open_push_slow(queryDesc, toplevel, lxid);
+		return;
+	}
+	np1_open_fill(&np1_open[n], queryDesc, toplevel, lxid);
+	np1_nopen = n + 1;
+}
+
+/* Take queryDesc off the running stack, not from the top; its start. */
+static pg_noinline uint64
+np1_open_take_slow(QueryDesc *qd)
 {
 	for (int i = np1_nopen - 1; i >= 0; i--)
 	{
@@ -768,54 +1026,23 @@ np1_open_take(QueryDesc *qd)
 			return start;
 		}
 	}
-	return 0;
+	return ++np1_seq;			/* started before the detector was on */
 }
 
-/* ExecutorEnd: account one finished execution. */
-void
-mnp_nplus1_observe(const mnpExecSample *x)
+/*
+ * A unit-of-work boundary may lie before this statement (none is active,
+ * the transaction or its block state changed, a gap in autocommit, a long
+ * segment): close the unit if it ended, and open one if none is active.
+ */
+static pg_noinline void
+np1_boundary(bool block, LocalTransactionId lxid, TimestampTz start_ts,
+			 TimestampTz end_ts)
 {
-	QueryDesc  *qd = x->query_desc;
-	uint64		start;
-	TimestampTz start_ts;
-	TimestampTz end_ts;
-	bool		block;
-	LocalTransactionId lxid;
-	bool		returns_rows;
-	np1Slot    *s;
-	uint64		h;
-	int64		rows;
-
-	start = np1_open_take(qd);
-	if (!mnp_nplus1_enabled)
-	{
-		if (np1_uow.active)
-			np1_close(false);
-		return;
-	}
-	/* executors ended while the transaction is already finishing */
-	if (!IsTransactionState())
-		return;
-	np1_register_callbacks();
-	if (start == 0)
-		start = ++np1_seq;		/* started before the detector was on */
-
-	/*
-	 * x->now is the start of the client statement (no clock is read per
-	 * statement); for a client statement that is its own start, and its end
-	 * follows from its duration.  Nested statements run inside their client
-	 * statement's transaction, where only transaction boundaries matter.
-	 */
-	start_ts = x->now;
-	end_ts = x->now + (TimestampTz) (x->duration_ms * 1000.0);
-	block = IsTransactionBlock();
-	lxid = MyProc->lxid;
-
-	if (np1_uow.active)
+	if (np1_uow.mode != NP1_NONE)
 	{
 		bool		boundary;
 
-		if (block != np1_uow.block)
+		if (block != (np1_uow.mode == NP1_BLOCK))
 			boundary = true;
 		else if (block)
 			boundary = (lxid != np1_uow.lxid);
@@ -824,97 +1051,200 @@ mnp_nplus1_observe(const mnpExecSample *x)
 						(TimestampTz) mnp_nplus1_gap_ms * 1000);
 		if (boundary)
 			np1_close(false);
-		else if (end_ts - np1_uow.start >= (TimestampTz) NP1_SEGMENT_MS * 1000)
+		else if (end_ts >= np1_uow.seg_end)
 			np1_close(true);
 	}
-	if (!np1_uow.active)
+	if (np1_uow.mode == NP1_NONE)
 	{
-		np1_uow.active = true;
-		np1_uow.block = block;
-		np1_uow.lxid = lxid;
+		np1_register_callbacks(block);
+		np1_uow.mode = block ? NP1_BLOCK : NP1_AUTOCOMMIT;
+		np1_uow.lxid = block ? lxid : InvalidLocalTransactionId;
 		np1_uow.start = start_ts;
+		np1_uow.seg_end = start_ts + (TimestampTz) NP1_SEGMENT_MS * 1000;
 		np1_uow.last_end = end_ts;
 	}
+}
+
+/* First execution of s in this unit of work. */
+static pg_noinline void
+np1_slot_first(np1Slot *s, const mnpExecSample *x, uint64 start, uint64 h,
+			   LocalTransactionId lxid)
+{
+	s->userid = x->userid;
+	s->toplevel = x->toplevel;
+	s->operation = x->operation;
+	s->first_start = start;
+	s->first_hash = h;
+	s->varied = false;
+	s->first_lxid = lxid;
+	s->confirmed = NP1_UNCONFIRMED;
+	s->calls = 0;
+	s->rows_total = 0;
+	s->max_rows = 0;
+	s->total_ms = 0.0;
+	s->min_ms = x->duration_ms;
+	s->mg_n = 0;
+	np1_snapshot_candidates(s, lxid);
+}
+
+/*
+ * The run of s reached the threshold: analyse the plan once, unless the run
+ * can no longer become an incident.  That is the case of a read whose
+ * candidate sources (fixed at its first execution) are none and which
+ * already ran in more than one transaction: n_plus_one needs a source, and
+ * repeated_identical needs a source or a single transaction (np1_close).
+ * Pooled autocommit lookup streams are such runs; they are spared the plan
+ * walk and its catalog lookups.
+ */
+static pg_noinline void
+np1_confirm(np1Slot *s, QueryDesc *qd, CmdType operation,
+			LocalTransactionId lxid)
+{
+	if (!np1_is_write(operation) && s->ncand == 0 && s->first_lxid != lxid)
+	{
+		s->confirmed = NP1_HOPELESS;
+		return;
+	}
+	if (np1_uow.nconfirmed < NP1_CONFIRMED && IsTransactionState())
+	{
+		np1Confirmed *cf = &np1_confirmed[np1_uow.nconfirmed];
+
+		cf->slot = (int) (s - np1_slots);
+		mnp_nplus1_advise(qd->plannedstmt, operation, &cf->advice);
+		s->confirmed = (int16) np1_uow.nconfirmed++;
+	}
+	else
+	{
+		s->confirmed = NP1_DROPPED;
+		np1_uow.dropped++;
+	}
+}
+
+/*
+ * The detector is switched off: forget qd if it started while the detector
+ * was on, and publish what the detector was following.
+ */
+static pg_noinline void
+np1_disabled(QueryDesc *qd)
+{
+	if (np1_nopen > 0)
+		(void) np1_open_take_slow(qd);
+	if (np1_uow.mode != NP1_NONE)
+		np1_close(false);
+}
+
+/* Account one finished execution (the detector is on). */
+static pg_noinline void
+np1_observe(const mnpExecSample *x)
+{
+	QueryDesc  *qd = x->query_desc;
+	uint64		queryid = x->queryid;
+	int			nopen = np1_nopen;
+	uint64		start;
+	TimestampTz end_ts;
+	LocalTransactionId lxid;
+	np1Slot    *s;
+	uint64		h;
+
+	/* pop the statement off the running stack (the top, usually) */
+	if (likely(nopen > 0 && np1_open[nopen - 1].qd == qd))
+	{
+		start = np1_open[nopen - 1].start;
+		np1_nopen = nopen - 1;
+	}
+	else
+		start = np1_open_take_slow(qd);
+
+	/* the transaction-block state, read once per transaction */
+	lxid = MyProc->lxid;
+	if (lxid != np1_block_lxid)
+	{
+		np1_block = IsTransactionBlock();
+		np1_block_lxid = lxid;
+	}
+
+	/*
+	 * x->now is the start of the client statement (no clock is read per
+	 * statement); for a client statement that is its own start, and its end
+	 * follows from its duration.  Nested statements run inside their client
+	 * statement's transaction, where only transaction boundaries matter.
+	 */
+	end_ts = x->now + (TimestampTz) (x->duration_ms * 1000.0);
+	/* still the same block, or an autocommit burst within the gap */
+	if (unlikely((np1_block ?
+				  np1_uow.mode != NP1_BLOCK || lxid != np1_uow.lxid :
+				  np1_uow.mode != NP1_AUTOCOMMIT ||
+				  x->now - np1_uow.last_end >=
+				  (TimestampTz) mnp_nplus1_gap_ms * 1000) ||
+				 end_ts >= np1_uow.seg_end))
+		np1_boundary(np1_block, lxid, x->now, end_ts);
 	if (end_ts > np1_uow.last_end)
 		np1_uow.last_end = end_ts;
 
-	returns_rows = x->operation == CMD_SELECT ||
-		qd->plannedstmt->hasReturning;
-
-	/*
-	 * es_processed only counts the last ExecutorRun call, which for a cursor
-	 * (a PL/pgSQL FOR loop fetches in batches) is the final, empty fetch; the
-	 * total-time instrumentation has summed every call (the collector has
-	 * closed its loop already).
-	 */
-	rows = (int64) x->rows;
-	if (qd->totaltime != NULL && qd->totaltime->ntuples > (double) rows)
-		rows = (int64) qd->totaltime->ntuples;
-
-	s = np1_slot_get(x->queryid);
-	if (s == NULL)
+	/* the statement's slot: the first probe, usually */
+	s = &np1_slots[np1_slot_index(queryid)];
+	if (unlikely(s->gen != np1_gen || s->queryid != queryid))
 	{
-		np1_uow.dropped++;
-		return;
+		s = np1_slot_claim(queryid);
+		if (unlikely(s == NULL))
+		{
+			np1_uow.dropped++;
+			return;
+		}
 	}
 
-	h = np1_param_hash(qd);
-	if (s->calls == 0)
-	{
-		s->userid = x->userid;
-		s->toplevel = x->toplevel;
-		s->operation = x->operation;
-		s->first_start = start;
-		s->first_hash = h;
-		s->varied = false;
-		s->multi_xact = false;
-		s->first_lxid = lxid;
-		s->confirmed = -1;
-		s->rows_total = 0;
-		s->max_rows = 0;
-		s->total_ms = 0.0;
-		s->min_ms = x->duration_ms;
-		memset(s->mg_count, 0, sizeof(s->mg_count));
-		np1_snapshot_candidates(s);
-	}
+	h = np1_param_hash(qd, queryid);
+	if (unlikely(s->calls == 0))
+		np1_slot_first(s, x, start, h, lxid);
 	else
 	{
 		if (h != s->first_hash)
 			s->varied = true;
-		if (lxid != s->first_lxid)
-			s->multi_xact = true;
 		if (x->duration_ms < s->min_ms)
 			s->min_ms = x->duration_ms;
 	}
 	s->calls++;
 	s->last_start = start;
+	s->last_lxid = lxid;
 	s->total_ms += x->duration_ms;
-	if (returns_rows)
+	np1_mg_add(s, h);
+
+	if (x->operation == CMD_SELECT || qd->plannedstmt->hasReturning)
 	{
+		/*
+		 * The rows of every ExecutorRun call (a cursor, such as a PL/pgSQL
+		 * FOR loop's query, fetches in batches, and es_processed only counts
+		 * the last one): the collector samples only statements with
+		 * total-time instrumentation, and has closed its loop already.
+		 */
+		int64		rows = (int64) qd->totaltime->ntuples;
+
 		s->rows_total += rows;
 		if (rows > s->max_rows)
 			s->max_rows = rows;
-	}
-	np1_mg_add(s, h);
-
-	if (returns_rows && rows > 0)
-		np1_recent_note(x->queryid, start, rows, x->toplevel);
-
-	/* the run reaches the threshold: analyse the plan once */
-	if (s->calls == mnp_nplus1_min_repeats && s->confirmed == -1)
-	{
-		if (np1_uow.nconfirmed < NP1_CONFIRMED)
+		if (rows > 0)
 		{
-			np1Confirmed *cf = &np1_confirmed[np1_uow.nconfirmed];
-
-			cf->slot = (int) (s - np1_slots);
-			mnp_nplus1_advise(qd->plannedstmt, x->operation, &cf->advice);
-			s->confirmed = (int16) np1_uow.nconfirmed++;
-		}
-		else
-		{
-			s->confirmed = -2;
-			np1_uow.dropped++;
+			if (np1_recent[0].queryid == queryid)
+			{
+				np1_recent[0].start = start;
+				np1_recent[0].rows = rows;
+			}
+			else
+				np1_recent_note_slow(queryid, start, rows, x->toplevel);
 		}
 	}
+
+	if (unlikely(s->calls == mnp_nplus1_min_repeats) &&
+		s->confirmed == NP1_UNCONFIRMED)
+		np1_confirm(s, qd, x->operation, lxid);
+}
+
+/* ExecutorEnd: account one finished execution. */
+void
+mnp_nplus1_observe(const mnpExecSample *x)
+{
+	if (likely(mnp_nplus1_enabled))
+		np1_observe(x);
+	else
+		np1_disabled(x->query_desc);
 }

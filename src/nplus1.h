@@ -63,8 +63,10 @@ typedef struct mnpNp1Advice
 
 /* nplus1.c: the detector */
 extern void mnp_nplus1_init(void);
-extern void mnp_nplus1_start(QueryDesc *queryDesc);
+extern void mnp_nplus1_start(QueryDesc *queryDesc, bool toplevel);
 extern void mnp_nplus1_observe(const mnpExecSample *s);
+extern void mnp_nplus1_note_constfree(uint64 queryid);
+extern void mnp_nplus1_xact_statement(void);
 extern void mnp_nplus1_flush(void);
 extern void mnp_nplus1_forget_local(void);
 

@@ -12,8 +12,9 @@
  * Called only when a run of a statement reaches the repeat threshold (a
  * few times per unit of work at most), inside the statement's transaction,
  * so catalog lookups are allowed.  Everything is allocated in a private
- * memory context that is deleted before returning; the results are copied
- * into the caller's fixed-size buffers (clipped at a character boundary).
+ * memory context (created once per backend, reset before returning); the
+ * results are copied into the caller's fixed-size buffers (clipped at a
+ * character boundary).
  * Only lookups that return NULL on a missing object are used, so a
  * concurrently dropped column or type degrades the text instead of
  * raising an error.
@@ -36,6 +37,9 @@
 #include "utils/memutils.h"
 
 #include "nplus1.h"
+
+/* scratch memory of mnp_nplus1_advise(), kept for the backend's life */
+static MemoryContext np1_advice_cxt = NULL;
 
 /* at most this many key columns are named */
 #define NP1_MAX_KEYS 4
@@ -573,6 +577,23 @@ np1_copy_clipped(char *dst, const char *src, int srclen)
 }
 
 /*
+ * The scratch context of mnp_nplus1_advise(), created at the first analysis
+ * of the process.  Its first block holds a usual analysis and it is reset
+ * after each use, so an analysis neither takes memory from malloc nor
+ * returns any (such churn in the middle of a statement stream moves the
+ * top of malloc's heap and slows the allocations of later statements).
+ */
+static MemoryContext
+np1_advice_context(void)
+{
+	if (np1_advice_cxt == NULL)
+		np1_advice_cxt = AllocSetContextCreate(TopMemoryContext,
+											   "medianest_perf advice",
+											   0, 32 * 1024, 64 * 1024);
+	return np1_advice_cxt;
+}
+
+/*
  * Fill *advice for a statement that runs repeatedly: the batching rewrite
  * (for n_plus_one and write_loop), the caching advice (repeated_identical)
  * and whether identical calls may legitimately return different results.
@@ -580,14 +601,11 @@ np1_copy_clipped(char *dst, const char *src, int srclen)
 void
 mnp_nplus1_advise(PlannedStmt *pstmt, CmdType operation, mnpNp1Advice *advice)
 {
-	MemoryContext cxt;
 	MemoryContext old;
 	StringInfoData batch;
 	StringInfoData cache;
 
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "medianest_perf advice",
-								ALLOCSET_SMALL_SIZES);
-	old = MemoryContextSwitchTo(cxt);
+	old = MemoryContextSwitchTo(np1_advice_context());
 
 	initStringInfo(&batch);
 	initStringInfo(&cache);
@@ -604,5 +622,5 @@ mnp_nplus1_advise(PlannedStmt *pstmt, CmdType operation, mnpNp1Advice *advice)
 	np1_copy_clipped(advice->cache, cache.data, cache.len);
 
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
+	MemoryContextReset(np1_advice_cxt);
 }

@@ -130,6 +130,7 @@ bool		mnp_stmt_wants_sample = false;
 /* shared memory, set in mnp_stmt_store_shmem_startup */
 static mnpStmtShared *mnp_ss = NULL;
 static HTAB *mnp_stmt_htab = NULL;
+static LWLock *mnp_stmt_lock = NULL;	/* mnp_lock(MNP_LOCK_STATEMENTS) */
 static char *mnp_text_arena = NULL;
 
 static mnpStmtEntry *mnp_entry_create_locked(const mnpStmtKey *key,
@@ -236,6 +237,7 @@ mnp_stmt_store_shmem_startup(void)
 
 	mnp_text_arena = ShmemInitStruct("medianest_perf query texts",
 									 text_size, &found);
+	mnp_stmt_lock = mnp_lock(MNP_LOCK_STATEMENTS);
 
 	if (!IsUnderPostmaster)
 		on_shmem_exit(mnp_stmt_store_shutdown, (Datum) 0);
@@ -256,9 +258,14 @@ mnp_stmt_key_hash(const void *key, Size keysize)
 }
 
 /*
- * Backend-local memory of keys known to exist, so that parse analysis of a
- * statement seen before skips the shared lookup.  Valid while the store's
- * generation (bumped by every eviction and reset) is unchanged.
+ * Backend-local memory of keys known to exist and of their shared entries,
+ * so that parse analysis of a statement seen before skips the shared
+ * lookup, and recording an execution skips the hash search.  Valid while
+ * the store's generation is unchanged: entries are removed only under the
+ * lock in exclusive mode, which bumps the generation before it is
+ * released, and dynahash never moves an entry, so an entry found in
+ * generation g still holds its key while a reader holding the lock (in any
+ * mode) reads generation g.
  */
 #define MNP_KNOWN_SLOTS 256
 
@@ -266,21 +273,10 @@ typedef struct mnpKnownKey
 {
 	mnpStmtKey	key;
 	uint64		generation;		/* 0: empty */
+	mnpStmtEntry *entry;		/* its entry, NULL if not looked up */
 } mnpKnownKey;
 
 static mnpKnownKey mnp_known[MNP_KNOWN_SLOTS];
-
-/* Build a hash key; padding is zeroed because keys are compared as blobs. */
-void
-mnp_stmt_key_init(mnpStmtKey *key, Oid userid, Oid dbid, uint64 queryid,
-				  bool toplevel)
-{
-	memset(key, 0, sizeof(mnpStmtKey));
-	key->userid = userid;
-	key->dbid = dbid;
-	key->queryid = queryid;
-	key->toplevel = toplevel;
-}
 
 static void
 mnp_count_dropped(void)
@@ -646,13 +642,15 @@ mnp_stmt_store_exists(const mnpStmtKey *key)
 	if (slot->generation == gen && memcmp(&slot->key, key, sizeof(mnpStmtKey)) == 0)
 		return true;
 
-	LWLockAcquire(mnp_lock(MNP_LOCK_STATEMENTS), LW_SHARED);
+	LWLockAcquire(mnp_stmt_lock, LW_SHARED);
 	found = hash_search(mnp_stmt_htab, key, HASH_FIND, NULL) != NULL;
-	LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));
+	LWLockRelease(mnp_stmt_lock);
 	if (found)
 	{
+		/* gen was read before the lock: older, so never wrongly current */
 		slot->key = *key;
 		slot->generation = gen;
+		slot->entry = NULL;
 	}
 	return found;
 }
@@ -671,27 +669,44 @@ mnp_stmt_store_record(const mnpStmtKey *key, const mnpExecSample *s,
 	int64		calls;
 	int			b = mnp_hist_bucket(s->duration_ms);
 	double		d = s->duration_ms;
+	uint32		hashvalue = mnp_stmt_key_hash(key, sizeof(mnpStmtKey));
+	mnpKnownKey *slot = &mnp_known[hashvalue % MNP_KNOWN_SLOTS];
+	uint64		gen;
 
-	LWLockAcquire(mnp_lock(MNP_LOCK_STATEMENTS), LW_SHARED);
-	e = hash_search(mnp_stmt_htab, key, HASH_FIND, NULL);
+	LWLockAcquire(mnp_stmt_lock, LW_SHARED);
+	gen = pg_atomic_read_u64(&mnp_ss->generation);
+	if (slot->generation == gen && slot->entry != NULL &&
+		memcmp(&slot->key, key, sizeof(mnpStmtKey)) == 0)
+		e = slot->entry;
+	else
+	{
+		e = hash_search_with_hash_value(mnp_stmt_htab, key, hashvalue,
+										HASH_FIND, NULL);
+		if (e != NULL)
+		{
+			slot->key = *key;
+			slot->generation = gen;
+			slot->entry = e;
+		}
+	}
 	if (e == NULL)
 	{
 		const char *text = NULL;
 		int			loc = -1;
 		int			len = 0;
 
-		LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));
+		LWLockRelease(mnp_stmt_lock);
 		if (s->query_desc != NULL && s->query_desc->sourceText != NULL)
 		{
 			loc = s->query_desc->plannedstmt->stmt_location;
 			len = s->query_desc->plannedstmt->stmt_len;
 			text = mnp_clean_query_text(s->query_desc->sourceText, &loc, &len);
 		}
-		LWLockAcquire(mnp_lock(MNP_LOCK_STATEMENTS), LW_EXCLUSIVE);
+		LWLockAcquire(mnp_stmt_lock, LW_EXCLUSIVE);
 		e = mnp_entry_create_locked(key, text, len, GetDatabaseEncoding());
 		if (e == NULL)
 		{
-			LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));
+			LWLockRelease(mnp_stmt_lock);
 			mnp_count_dropped();
 			return 0;
 		}
@@ -736,7 +751,7 @@ mnp_stmt_store_record(const mnpStmtKey *key, const mnpExecSample *s,
 	}
 	SpinLockRelease(&e->mutex);
 
-	LWLockRelease(mnp_lock(MNP_LOCK_STATEMENTS));
+	LWLockRelease(mnp_stmt_lock);
 	return calls;
 }
 

@@ -83,8 +83,18 @@ typedef struct mnpStmtSnapshot
 
 typedef void (*mnpStmtVisitor) (const mnpStmtSnapshot *snap, void *arg);
 
-extern void mnp_stmt_key_init(mnpStmtKey *key, Oid userid, Oid dbid,
-							  uint64 queryid, bool toplevel);
+/* Build a hash key; padding is zeroed because keys are compared as blobs. */
+static inline void
+mnp_stmt_key_init(mnpStmtKey *key, Oid userid, Oid dbid, uint64 queryid,
+				  bool toplevel)
+{
+	memset(key, 0, sizeof(mnpStmtKey));
+	key->userid = userid;
+	key->dbid = dbid;
+	key->queryid = queryid;
+	key->toplevel = toplevel;
+}
+
 extern bool mnp_stmt_store_exists(const mnpStmtKey *key);
 extern void mnp_stmt_store_prepare(const mnpStmtKey *key, const char *text,
 								   int len);
