@@ -29,16 +29,21 @@ SELECT kind, occurrences, max_repeats, round(total_time_ms::numeric, 1) AS total
 
 \if :has_index_usage
 \echo '--- indexes that do not earn their keep ---'
-SELECT "table", "index", verdict, score, left(reason, 70) AS reason
-  FROM medianest_perf.index_usage WHERE verdict <> 'ok' ORDER BY score, "index" LIMIT 10;
+SELECT tablename, indexname, verdict, score, left(reason, 70) AS reason
+  FROM medianest_perf.index_usage WHERE verdict <> 'ok' ORDER BY score, indexname LIMIT 10;
 \endif
 
 \if :has_bloat
 \echo '--- bloat ---'
-SELECT * FROM medianest_perf.bloat_report LIMIT 8;
+SELECT schemaname || '.' || relname AS relation, kind, method,
+       pg_size_pretty(total_bytes) AS size, pg_size_pretty(reclaimable_bytes) AS reclaimable,
+       round(bloat_pct::numeric, 1) AS bloat_pct, action
+  FROM medianest_perf.bloat_report ORDER BY reclaimable_bytes DESC NULLS LAST LIMIT 8;
 \endif
 
 \if :has_advice
 \echo '--- index advice (planner-verified) ---'
-SELECT * FROM medianest_perf.index_advice();
+SELECT table_name, key_columns, include_columns, predicate,
+       pg_size_pretty(estimated_size_bytes) AS size, round(improvement_pct::numeric, 1) AS improvement_pct
+  FROM medianest_perf.index_advice();
 \endif

@@ -1,7 +1,7 @@
 -- Contract of the SQL API: objects exist, have the documented shape, and
 -- the reset functions are closed to PUBLIC.
 BEGIN;
-SELECT plan(10);
+SELECT plan(14);
 
 SELECT has_schema('medianest_perf');
 SELECT has_view('medianest_perf', 'statements', 'statements view exists');
@@ -28,6 +28,23 @@ SELECT is((SELECT count(*)::int FROM pg_catalog.pg_proc p
             WHERE p.pronamespace = 'medianest_perf'::regnamespace
               AND obj_description(p.oid, 'pg_proc') IS NULL),
           0, 'every function has a COMMENT');
+
+SELECT is((SELECT count(*)::int FROM pg_catalog.pg_proc p
+             JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+            WHERE p.pronamespace = 'medianest_perf'::regnamespace
+              AND l.lanname IN ('sql', 'plpgsql')
+              AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')),
+          0, 'every SQL and PL/pgSQL function pins search_path');
+SELECT is((SELECT count(*)::int FROM pg_catalog.pg_proc p
+            WHERE p.pronamespace = 'medianest_perf'::regnamespace
+              AND p.proname LIKE 'reset%'
+              AND has_function_privilege('public', p.oid, 'EXECUTE')),
+          0, 'no reset function is executable by PUBLIC');
+SELECT throws_ok($$SELECT * FROM medianest_perf.latency_bucket(-1)$$, '22023',
+                 'duration must be a non-negative number of milliseconds',
+                 'latency_bucket() refuses a negative duration');
+SELECT is((SELECT bucket FROM medianest_perf.latency_bucket(NULL)), NULL,
+          'latency_bucket(NULL) is NULL (strict)');
 
 SELECT * FROM finish();
 ROLLBACK;
