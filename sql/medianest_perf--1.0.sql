@@ -3743,10 +3743,10 @@ BEGIN
       CASE WHEN (s->>'critical')::bigint > 0 THEN 'bad' WHEN (s->>'count')::bigint > 0 THEN 'poor' ELSE 'good' END,
       medianest_perf.report_num((s->>'count')::double precision), medianest_perf.report_num((s->>'critical')::double precision));
     o := o || pg_catalog.format(
-      '<section id="slow-queries"><h2>Slow queries</h2><p class="sub">%s executions in this database took at least medianest_perf.slow_query_ms = %s; %s of them reached critical_query_ms = %s. The ring keeps the last %s slow executions of the whole server (%s overwritten so far). Each dot below is one execution; point at it for the statement.</p>',
+      '<section id="slow-queries"><h2>Slow queries</h2><p class="sub">%s executions in this database were captured as slow, <span class="pill critical">%s critical</span>, by the thresholds in force when they ran (now medianest_perf.slow_query_ms = %s and critical_query_ms = %s, the dashed lines). The ring keeps the last %s slow executions of the whole server (%s overwritten so far). Each dot is one execution; point at it for the statement.</p>',
       medianest_perf.report_num((s->>'count')::double precision),
-      medianest_perf.html_escape(COALESCE(s->>'slow_query_ms', '?')),
       medianest_perf.report_num((s->>'critical')::double precision),
+      medianest_perf.html_escape(COALESCE(s->>'slow_query_ms', '?')),
       medianest_perf.html_escape(COALESCE(s->>'critical_query_ms', '?')),
       medianest_perf.report_num((s->'ring'->>'max_entries')::double precision),
       medianest_perf.report_num((s->'ring'->>'overwritten')::double precision));
@@ -4260,7 +4260,7 @@ BEGIN
 
     ---------------------------------------------------------- slow queries
     s := doc->'slow_queries';
-    o := o || medianest_perf.report_text_heading(pg_catalog.format('Slow queries: %s in this database, %s critical (slow_query_ms = %s, critical_query_ms = %s)',
+    o := o || medianest_perf.report_text_heading(pg_catalog.format('Slow queries: %s in this database, %s critical (thresholds now: slow_query_ms = %s, critical_query_ms = %s)',
                 medianest_perf.report_num((s->>'count')::double precision), medianest_perf.report_num((s->>'critical')::double precision),
                 COALESCE(s->>'slow_query_ms', '?'), COALESCE(s->>'critical_query_ms', '?')));
     IF (s->>'count')::bigint = 0 THEN

@@ -129,7 +129,7 @@ SELECT regexp_count(html, '<tr class="reco">') = least(recos, 100) AS reco_rows,
        regexp_count(html, '<tr class="stmt">') = least(stmts, 10) AS stmt_rows,
        (regexp_match(html, '<p class="sub">([0-9,]+) statements recorded'))[1] = to_char(stmts, 'FM999,999,990') AS stmt_count,
        regexp_count(html, '<tr class="slow">') = least(slow, 25) AS slow_rows,
-       (regexp_match(html, '<p class="sub">([0-9,]+) executions in this database'))[1] = slow::text AS slow_count,
+       (regexp_match(html, '<p class="sub">([0-9,]+) executions in this database were captured as slow'))[1] = slow::text AS slow_count,
        regexp_count(html, '<tr class="np">') = least(nplus1, 50) AND nplus1 > 0 AS nplus1_rows,
        regexp_count(html, '<tr class="idx">') = least(flagged, 100) AND flagged > 0 AS index_rows,
        (regexp_match(html, '<p class="sub">([0-9,]+) indexes take'))[1] = indexes::text AS index_count

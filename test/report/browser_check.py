@@ -85,6 +85,7 @@ class Browser:
         os.close(from_child_w)
         self.buf = b''
         self.next_id = 0
+        self.aux_id = 1000000
         self.events = []
 
     def _read_message(self, deadline):
@@ -96,7 +97,14 @@ class Browser:
                 raise EOFError('chromium closed the pipe')
             self.buf += chunk
         msg, self.buf = self.buf.split(b'\0', 1)
-        return json.loads(msg)
+        m = json.loads(msg)
+        if m.get('method') == 'Page.javascriptDialogOpening':
+            # an alert() would block the page: record it, then dismiss it
+            self.aux_id += 1
+            os.write(self.to_child_w, json.dumps({
+                'id': self.aux_id, 'method': 'Page.handleJavaScriptDialog',
+                'params': {'accept': True}, 'sessionId': m.get('sessionId')}).encode() + b'\0')
+        return m
 
     def call(self, method, params=None, session=None, timeout=60):
         self.next_id += 1
