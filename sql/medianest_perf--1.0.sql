@@ -1543,9 +1543,19 @@ BEGIN
     FROM medianest_perf.session_cache_get('index_advice', max_age) c;
   IF NOT FOUND THEN
     BEGIN
+      -- The advisor plans the recorded statements, which name their tables
+      -- as the application does: plan them with the session's own
+      -- search_path (the value RESET gives: role, database or server
+      -- setting), pg_catalog first, rather than with the one pinned for this
+      -- function, under which unqualified tables are not found.  This
+      -- function's SET clause restores the pinned path when it returns.
+      PERFORM pg_catalog.set_config('search_path',
+                'pg_catalog, ' || (SELECT s.reset_val FROM pg_catalog.pg_settings s WHERE s.name = 'search_path'),
+                true);
       EXECUTE 'SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(a) ORDER BY a.rank), ''[]'')
                  FROM medianest_perf.index_advice(time_limit_ms => $1) a'
         INTO advice USING LEAST(limit_ms, 2147483647)::integer;
+      PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     EXCEPTION WHEN OTHERS THEN
       GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
       RAISE WARNING 'medianest_perf: index_advice() failed, leaving missing indexes out: %', msg;
@@ -3447,9 +3457,10 @@ details[open] summary{margin-bottom:4px}
 .fix>span{font-size:11px;font-weight:650;color:var(--good);text-transform:uppercase;letter-spacing:.05em;flex:none}
 .fix pre{margin:0;flex:1}
 .kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:14px;background:none;border:0;padding:0;box-shadow:none}
-.kpi{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:14px 16px;border-top:4px solid var(--accent2)}
+.kpi{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:12px 14px;border-top:4px solid var(--accent2)}
 .kpi .k{font-size:12px;color:var(--muted);font-weight:600}
-.kpi .v{font-size:26px;font-weight:700;letter-spacing:-.02em;margin:2px 0;font-variant-numeric:tabular-nums}
+.kpis.n7,.kpis.n8{grid-template-columns:repeat(4,1fr)}
+.kpi .v{white-space:nowrap;font-size:24px;font-weight:700;letter-spacing:-.02em;margin:2px 0;font-variant-numeric:tabular-nums}
 .kpi .v span{font-size:15px;color:var(--muted);font-weight:600;margin-left:4px}
 .kpi .s{font-size:12px;color:var(--faint)}
 .kpi.good{border-top-color:var(--good)} .kpi.fair{border-top-color:var(--fair)}
@@ -3589,6 +3600,8 @@ DECLARE
   t text;
   t2 text;
   n bigint;
+  m_before double precision;
+  m_after double precision;
   lim jsonb := doc->'limits';
   esc_db text := medianest_perf.html_escape(doc->>'database');
 BEGIN
@@ -3980,24 +3993,34 @@ BEGIN
       o := o || pg_catalog.format('<section id="index-advice"><h2>Missing indexes</h2><p class="note">%s.</p></section>',
                                   medianest_perf.html_escape(s->>'reason'));
     ELSE
+      -- the advisor's costs are cumulative: each index is added to those
+      -- ranked before it, so the first before and the last after bound it all
+      m_before := (s->'items'->0->>'workload_cost_before')::double precision;
+      m_after := (s->'items'->(pg_catalog.jsonb_array_length(s->'items') - 1)->>'workload_cost_after')::double precision;
       kpi := kpi || pg_catalog.format(
-        '<div class="kpi %s"><div class="k">Missing indexes</div><div class="v">%s</div><div class="s">advised by the planner</div></div>',
+        '<div class="kpi %s"><div class="k">Missing indexes</div><div class="v">%s</div><div class="s">%s</div></div>',
         CASE WHEN pg_catalog.jsonb_array_length(s->'items') > 0 THEN 'poor' ELSE 'good' END,
-        pg_catalog.jsonb_array_length(s->'items'));
+        pg_catalog.jsonb_array_length(s->'items'),
+        CASE WHEN m_before > 0 THEN 'cut the workload cost by ' || medianest_perf.report_pct(1 - m_after / m_before)
+             ELSE 'advised by the planner' END);
       o := o || pg_catalog.format(
-        '<section id="index-advice"><h2>Missing indexes</h2><p class="sub">The index advisor planned the recorded statements with hypothetical indexes (nothing was created or executed; advice of %s, time limit %s). Each index below lowers the planner''s cost of the workload, counted with the calls of each statement, from the grey bar to the green one.</p>',
+        '<section id="index-advice"><h2>Missing indexes</h2><p class="sub">The index advisor planned the recorded statements with hypothetical indexes (nothing was created or executed; advice of %s, time limit %s).%s Each row adds one index to those above it: the grey bar is the planner''s cost of the workload (each statement''s cost times its calls) before, the green one after.</p>',
         medianest_perf.html_escape(pg_catalog.to_char((s->>'advised_at')::timestamptz, 'YYYY-MM-DD HH24:MI:SS TZ')),
-        medianest_perf.report_ms((s->>'time_limit_ms')::double precision));
+        medianest_perf.report_ms((s->>'time_limit_ms')::double precision),
+        CASE WHEN m_before > 0 THEN pg_catalog.format(' With all %s indexes the workload cost falls from %s to %s (%s).',
+               pg_catalog.jsonb_array_length(s->'items'), medianest_perf.report_num(pg_catalog.round(m_before)),
+               medianest_perf.report_num(pg_catalog.round(m_after)), '-' || medianest_perf.report_pct(1 - m_after / m_before))
+             ELSE '' END);
       IF pg_catalog.jsonb_array_length(s->'items') = 0 THEN
         o := o || '<p class="note">No index would help the recorded workload enough.</p></section>'::text;
       ELSE
         SELECT medianest_perf.report_svg_pairs(
-                 pg_catalog.array_agg(x.table_name || ' (' || pg_catalog.array_to_string(x.key_columns, ', ') || ')' ORDER BY x_e.ord),
+                 pg_catalog.array_agg('+ ' || x.table_name || ' (' || pg_catalog.array_to_string(x.key_columns, ', ') || ')' ORDER BY x_e.ord),
                  pg_catalog.array_agg(x.workload_cost_before ORDER BY x_e.ord),
                  pg_catalog.array_agg(x.workload_cost_after ORDER BY x_e.ord),
                  pg_catalog.array_agg(x.ddl ORDER BY x_e.ord), 'workload cost before and after each index') AS chart,
                pg_catalog.string_agg(pg_catalog.format(
-                 '<tr class="advice"><td class="num">%s</td><td><code>%s</code><div class="dim">(%s)%s%s</div></td><td class="num">%s</td>'
+                 '<tr class="advice"><td class="num">%s</td><td><code>%s (%s)</code><div class="dim">%s%s</div></td><td class="num">%s</td>'
                  '<td class="num">%s → %s</td><td class="num"><b>%s</b></td><td class="num">%s</td></tr>',
                  x_e.ord, medianest_perf.html_escape(x.table_name),
                  medianest_perf.html_escape(pg_catalog.array_to_string(x.key_columns, ', ')),
@@ -4014,7 +4037,7 @@ BEGIN
                  workload_cost_before double precision, workload_cost_after double precision,
                  improvement_pct double precision, statements integer, ddl text);
         o := o || pg_catalog.format(
-          '<div class="charts">%s</div><table><thead><tr><th class="num">#</th><th>index</th><th class="num">estimated size</th><th class="num">workload cost</th><th class="num">statements helped: cost saved</th><th class="num">statements</th></tr></thead><tbody>%s</tbody></table>'
+          '<div class="charts">%s</div><table><thead><tr><th class="num">#</th><th>index</th><th class="num">estimated size</th><th class="num">workload cost</th><th class="num">saved on the statements it helps</th><th class="num">statements</th></tr></thead><tbody>%s</tbody></table>'
           '<h3>The DDL</h3><p class="sub">CONCURRENTLY does not block writes; run it outside a transaction block (in psql: <code>SELECT ddl FROM medianest_perf.index_advice() \gexec</code>).</p><pre class="ddl">%s</pre></section>',
           r.chart, r.body, r.ddl);
       END IF;
@@ -4068,7 +4091,7 @@ BEGIN
       medianest_perf.html_escape(doc->>'server_version')),
     '<nav>', pg_catalog.array_to_string(nav, ''), '</nav></div></header>', E'\n',
     '<main class="wrap">', E'\n',
-    '<section class="kpis" id="summary">', pg_catalog.array_to_string(kpi, ''), '</section>', E'\n',
+    '<section class="kpis n', pg_catalog.cardinality(kpi), '" id="summary">', pg_catalog.array_to_string(kpi, ''), '</section>', E'\n',
     pg_catalog.array_to_string(o, E'\n'), E'\n',
     '</main>', E'\n',
     '<footer>medianest_perf ', medianest_perf.html_escape(COALESCE(doc->>'extension_version', '')),
@@ -4406,19 +4429,26 @@ BEGIN
       o := o || medianest_perf.report_text_heading(pg_catalog.format('Missing indexes: %s (advice of %s)',
                   pg_catalog.jsonb_array_length(s->'items'),
                   pg_catalog.to_char((s->>'advised_at')::timestamptz, 'YYYY-MM-DD HH24:MI:SS TZ')));
-      SELECT pg_catalog.string_agg(pg_catalog.format(E'  %s. %s (%s)%s%s  about %s\n      workload cost %s -> %s (%s on the %s statements it helps)\n      %s',
+      SELECT pg_catalog.string_agg(pg_catalog.format(E'  %s. %s (%s)%s%s  about %s\n      workload cost %s -> %s (%s cheaper on the %s statement(s) it helps)\n      %s',
                pg_catalog.lpad(x_e.ord::text, 3), x.table_name, pg_catalog.array_to_string(x.key_columns, ', '),
                COALESCE(' INCLUDE (' || NULLIF(pg_catalog.array_to_string(x.include_columns, ', '), '') || ')', ''),
                COALESCE(' WHERE ' || x.predicate, ''), pg_catalog.pg_size_pretty(x.estimated_size_bytes),
                medianest_perf.report_num(pg_catalog.round(x.workload_cost_before)),
                medianest_perf.report_num(pg_catalog.round(x.workload_cost_after)),
-               COALESCE('-' || pg_catalog.round(x.improvement_pct::numeric, 1) || '%', '-'),
+               COALESCE(pg_catalog.round(x.improvement_pct::numeric, 1) || '%', '?'),
                COALESCE(x.statements::text, '?'), x.ddl), E'\n' ORDER BY x_e.ord)
         INTO t
         FROM pg_catalog.jsonb_array_elements(s->'items') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(table_name text, key_columns text[],
                include_columns text[], predicate text, estimated_size_bytes bigint,
                workload_cost_before double precision, workload_cost_after double precision,
                improvement_pct double precision, statements integer, ddl text);
+      IF t IS NOT NULL AND (s->'items'->0->>'workload_cost_before')::double precision > 0 THEN
+        o := o || pg_catalog.format(E'  With all of them the workload cost falls from %s to %s (-%s); each one below is added to those above it.\n',
+                   medianest_perf.report_num(pg_catalog.round((s->'items'->0->>'workload_cost_before')::double precision)),
+                   medianest_perf.report_num(pg_catalog.round((s->'items'->(pg_catalog.jsonb_array_length(s->'items') - 1)->>'workload_cost_after')::double precision)),
+                   medianest_perf.report_pct(1 - (s->'items'->(pg_catalog.jsonb_array_length(s->'items') - 1)->>'workload_cost_after')::double precision
+                                                 / (s->'items'->0->>'workload_cost_before')::double precision));
+      END IF;
       o := o || COALESCE(t, '  No index would help the recorded workload enough.');
     END IF;
   END IF;

@@ -8,7 +8,7 @@
 -- exact columns are created in this (rolled back) transaction; once the real
 -- parts are merged the same checks run against them where they can.
 BEGIN;
-SELECT plan(40);
+SELECT plan(41);
 
 SET LOCAL client_min_messages = warning;
 
@@ -152,6 +152,7 @@ BEGIN
     BEGIN
       PERFORM set_config('report_tap.advisor_calls',
                          (COALESCE(NULLIF(current_setting('report_tap.advisor_calls', true), ''), '0')::int + 1)::text, true);
+      PERFORM set_config('report_tap.advisor_path', current_setting('search_path'), true);
       rank := 1; relid := NULL; table_name := 'public."</svg><b>orders"'; key_columns := ARRAY['customer_id', '"<i>c"'];
       include_columns := ARRAY['total']; predicate := $p$(status = '<pending>'::text)$p$; estimated_size_bytes := 2 * 1024 * 1024;
       workload_cost_before := 1000; workload_cost_after := 400; improvement_pct := 75; write_penalty := 3;
@@ -170,6 +171,9 @@ BEGIN
     html := medianest_perf.report();
     RETURN NEXT is(current_setting('report_tap.advisor_calls'), '1',
                    'one report calls the advisor once (the recommendations and the advice section share the session cache)');
+    RETURN NEXT is(current_setting('report_tap.advisor_path'),
+                   'pg_catalog, ' || (SELECT reset_val FROM pg_settings WHERE name = 'search_path'),
+                   'the advisor plans with the session''s own search_path (pg_catalog first), not the pinned one');
     txt := medianest_perf.report('text');
     RETURN NEXT is(current_setting('report_tap.advisor_calls'), '1', 'and the next report reuses it');
     RETURN NEXT ok(html ~ '<section id="index-advice"><h2>Missing indexes</h2>', 'an installed advisor gets its section');
@@ -183,7 +187,7 @@ BEGIN
                    'no raw markup from the advice anywhere (rows, chart labels, tooltips)');
     RETURN NEXT ok(html ~ '<td class="num">1,000 → 400</td><td class="num"><b>75.0%</b></td><td class="num">2</td>',
                    'cost before and after, improvement and statements helped');
-    RETURN NEXT ok(txt ~ E'\n== Missing indexes: 2 \\(advice of ' AND txt LIKE E'%workload cost 1,000 -> 400 (-75.0% on the 2 statements it helps)%',
+    RETURN NEXT ok(txt ~ E'\n== Missing indexes: 2 \\(advice of ' AND txt LIKE E'%workload cost 1,000 -> 400 (75.0% cheaper on the 2 statement(s) it helps)%',
                    'the text report lists the advice');
     CREATE OR REPLACE FUNCTION medianest_perf.index_advice(
         time_limit_ms integer DEFAULT 10000,
@@ -212,7 +216,7 @@ BEGIN
                    CASE WHEN a.available THEN jsonb_array_length(a.advice) ELSE 0 END,
                    'one row per advised index');
     RETURN NEXT ok(txt ~ E'\n== Missing indexes', 'the text report has the advice heading');
-    RETURN NEXT skip('the real index_advice() is installed: the stand-in''s checks do not apply', 7);
+    RETURN NEXT skip('the real index_advice() is installed: the stand-in''s checks do not apply', 8);
   END IF;
   SET LOCAL medianest_perf.advice_cache_max_age = -1;
   RETURN NEXT ok(medianest_perf.report() LIKE '%<p class="note">medianest_perf.advice_cache_max_age = -1 leaves the index advisor out of the report.</p>%',
