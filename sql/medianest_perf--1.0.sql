@@ -3593,16 +3593,12 @@ DECLARE
   o text[] := '{}';
   nav text[] := '{}';
   kpi text[] := '{}';
-  rows_ text[];
   s jsonb;
-  e jsonb;
   r record;
   t text;
   t2 text;
-  n bigint;
   m_before double precision;
   m_after double precision;
-  lim jsonb := doc->'limits';
   esc_db text := medianest_perf.html_escape(doc->>'database');
 BEGIN
   ---------------------------------------------------------------- health
@@ -4180,7 +4176,6 @@ AS $fn$
 DECLARE
   o text[] := '{}';
   s jsonb;
-  r record;
   t text;
   m double precision;
   step double precision;
@@ -4469,12 +4464,16 @@ BEGIN
            medianest_perf.report_num((doc->'statements'->'store'->>'dropped_samples')::double precision))
          ELSE '' END,
     COALESCE(t, ''));
-  RETURN pg_catalog.array_to_string(o, E'\n');
+  -- no control character from a name or a statement reaches the terminal
+  -- (an escape sequence could clear or repaint it): only line feeds remain
+  RETURN pg_catalog.translate(pg_catalog.array_to_string(o, E'\n'),
+           E'\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f',
+           '');
 END;
 $fn$;
 
 COMMENT ON FUNCTION medianest_perf.report_text(jsonb, timestamptz) IS
-  'Render a report_data() document as plain text for psql (the same sections as the HTML page, charts drawn with # characters)';
+  'Render a report_data() document as plain text for psql (the same sections as the HTML page, charts drawn with # characters); control characters other than line feed and tab are dropped';
 
 CREATE FUNCTION medianest_perf.report(format text DEFAULT 'html')
 RETURNS text

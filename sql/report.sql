@@ -51,6 +51,8 @@ CREATE TABLE "<script>alert(1)</script>" (id int PRIMARY KEY, v int);
 INSERT INTO "<script>alert(1)</script>" SELECT g, g % 10 FROM generate_series(1, 2000) g;
 CREATE INDEX "<b>dup</b>" ON "<script>alert(1)</script>" (v);
 CREATE INDEX "dup2 ""quoted"" & <i>" ON "<script>alert(1)</script>" (v);
+-- a name with a terminal escape sequence (clear screen) and a bell
+DO $$ BEGIN EXECUTE format('CREATE INDEX %I ON %I (v)', E'esc\x1b[2J\x07', '<script>alert(1)</script>'); END $$;
 ANALYZE "<script>alert(1)</script>";
 SELECT count(*) FROM "<script>alert(1)</script>" WHERE v = 3;
 SELECT 1 AS "</svg><script>alert(2)</script>";
@@ -161,6 +163,10 @@ SELECT txt LIKE 'medianest_perf report: database ' || current_database() || E'\n
        txt ~ E'\n  Latency of #1 \\(calls per quarter decade' AS histogram,
        txt ~ '#{10,}' AS bars,
        txt !~ '<(svg|div|span|table|section)' AS no_markup
+  FROM rep;
+-- control characters from names reach neither format
+SELECT html LIKE '%esc[2J%' AS html_has_name, html ~ E'[\\x01-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]' AS html_has_controls,
+       txt LIKE '%esc[2J%' AS text_has_name, txt ~ E'[\\x01-\\x08\\x0b-\\x1f\\x7f]' AS text_has_controls
   FROM rep;
 
 -- a plain role: other users' statement texts stay hidden, in both formats
