@@ -1568,7 +1568,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION medianest_perf.advice_inputs() IS
-  'The index_advice() rows the recommendations use: called with time_limit_ms => advice_time_limit_ms at most once per advice_cache_max_age per session (a failure is cached too, as {"error": ...}); available is false when the advisor is not installed, advice_cache_max_age = -1, the library is not preloaded or the caller may not execute index_advice()';
+  'The index_advice() rows the recommendations and the report use: called with time_limit_ms => advice_time_limit_ms and the session''s own search_path (its RESET value, pg_catalog first) at most once per advice_cache_max_age per session (a failure is cached too, as {"error": ...}); available is false when the advisor is not installed, advice_cache_max_age = -1, the library is not preloaded or the caller may not execute index_advice()';
 
 CREATE FUNCTION medianest_perf.statement_object(queryid bigint)
 RETURNS text
@@ -4146,10 +4146,19 @@ RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  WITH b AS (
-    SELECT pg_catalog.floor(4 * pg_catalog.log(u.lo::numeric))::integer AS k, pg_catalog.sum(u.n) AS n
-      FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(lo, n)
-     WHERE u.lo > 0
+  -- bands of 1/d decade, d chosen so that the range fits in at most 16 lines
+  WITH u AS (
+    SELECT pg_catalog.log(x.lo::numeric)::double precision AS l, x.n
+      FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(lo, n)
+     WHERE x.lo > 0
+  ),
+  d AS (
+    SELECT GREATEST(1, LEAST(10, pg_catalog.floor(16 / GREATEST(pg_catalog.max(u.l) - pg_catalog.min(u.l) + 0.05, 0.1))))::integer AS per
+      FROM u
+  ),
+  b AS (
+    SELECT pg_catalog.floor(u.l * d.per)::integer AS k, pg_catalog.sum(u.n) AS n
+      FROM u, d
      GROUP BY 1
   ),
   g AS (
@@ -4159,14 +4168,14 @@ AS $$
       LEFT JOIN b ON b.k = s.k
   )
   SELECT pg_catalog.string_agg(pg_catalog.format('  %s - %s  %s %s',
-           pg_catalog.lpad(medianest_perf.report_ms(pg_catalog.power(10::double precision, g.k / 4.0)), 10),
-           pg_catalog.rpad(medianest_perf.report_ms(pg_catalog.power(10::double precision, (g.k + 1) / 4.0)), 10),
+           pg_catalog.lpad(medianest_perf.report_ms(pg_catalog.power(10::double precision, g.k::double precision / d.per)), 10),
+           pg_catalog.rpad(medianest_perf.report_ms(pg_catalog.power(10::double precision, (g.k + 1)::double precision / d.per)), 10),
            pg_catalog.rpad(medianest_perf.report_text_bar(g.n, g.mx, 50), 50), g.n), E'\n' ORDER BY g.k)
-    FROM g
+    FROM g, d
 $$;
 
 COMMENT ON FUNCTION medianest_perf.report_text_histogram(double precision[], bigint[]) IS
-  'A latency histogram for the text report: the buckets (lower bounds lo, calls) summed per quarter decade, one line each with a bar';
+  'A latency histogram for the text report: the buckets (lower bounds lo, calls) summed into bands of a tenth to a whole decade (whatever fits the range in 16 lines), one line each with a bar';
 
 CREATE FUNCTION medianest_perf.report_text(doc jsonb, started timestamptz DEFAULT NULL)
 RETURNS text
@@ -4263,7 +4272,7 @@ BEGIN
         INTO t
         FROM pg_catalog.jsonb_to_recordset(s->'items') AS x(rank integer, query text, username text, queryid bigint);
       o := o || (E'\n\n  Statements:\n' || t);
-      SELECT pg_catalog.string_agg(pg_catalog.format(E'\n  Latency of #%s (calls per quarter decade; p50 %s, p95 %s, p99 %s, max %s)\n%s',
+      SELECT pg_catalog.string_agg(pg_catalog.format(E'\n  Latency of #%s (calls per latency band; p50 %s, p95 %s, p99 %s, max %s)\n%s',
                x.rank, medianest_perf.report_ms(x.p50_ms), medianest_perf.report_ms(x.p95_ms),
                medianest_perf.report_ms(x.p99_ms), medianest_perf.report_ms(x.max_time_ms),
                medianest_perf.report_text_histogram(

@@ -160,7 +160,7 @@ SELECT txt LIKE 'medianest_perf report: database ' || current_database() || E'\n
        (regexp_match(txt, '== Index verdicts: ([0-9,]+) of ([0-9,]+) indexes flagged'))[1] = flagged::text AS flagged_count,
        txt LIKE '%<script>alert(1)</script>%' AS raw_table_name,
        txt LIKE '%</svg></text><script>alert(4)</script>%' AS raw_slow_text,
-       txt ~ E'\n  Latency of #1 \\(calls per quarter decade' AS histogram,
+       txt ~ E'\n  Latency of #1 \\(calls per latency band' AS histogram,
        txt ~ '#{10,}' AS bars,
        txt !~ '<(svg|div|span|table|section)' AS no_markup
   FROM rep;
