@@ -2530,7 +2530,14 @@ GRANT EXECUTE ON FUNCTION medianest_perf.metrics(integer) TO pg_monitor;
 -- report() puts what every part found on one page: report_data() gathers it
 -- as one jsonb document (reading the views, so a caller sees what the views
 -- show him: other users' texts stay masked), report_html() renders it as one
--- self-contained HTML document and report_text() as plain text.
+-- self-contained HTML document and report_text() as plain text.  Parts that
+-- are not installed (bloat_report, index_advice) are reached through dynamic
+-- SQL after a catalog check and simply leave their section out.
+--
+-- The small helpers called once per value (html_escape, report_ms, ...) are
+-- PL/pgSQL functions returning one expression: PL/pgSQL evaluates those
+-- without the executor, so a report costs no executor run per value and
+-- leaves no nested statements in the statement store (track = all).
 --
 -- The HTML page has no script and loads nothing: inline CSS, charts drawn as
 -- inline SVG by the report_svg_*() functions, and a Content-Security-Policy
@@ -2544,11 +2551,13 @@ GRANT EXECUTE ON FUNCTION medianest_perf.metrics(integer) TO pg_monitor;
 -- escaped.
 --
 -- Bounds (the page stays small and fast whatever the store holds): the top
--- report_top_statements statements by total time (histograms for the first
--- 5), the 25 newest slow executions in the table and at most 2000 in the
--- timeline, 50 N+1 incidents, 100 index verdicts (5 statements each), 15
--- bloated relations, 100 recommendations; every list says how many rows it
--- left out and where to read them all.  The bloat report and the index advice
+-- 10 statements by total time (histograms for the first 5), the 25 newest
+-- slow executions in the table and at most 2000 in the timeline, 50 N+1
+-- incidents, 100 index verdicts (5 statements each), 15 bloated relations,
+-- 100 recommendations (report_data() sets them and lists them under
+-- "limits"); every list says how many rows it left out and where to read
+-- them all, and long lists show their first 10 rows and fold the rest under
+-- a <details>.  The bloat report and the index advice
 -- come from bloat_inputs() and advice_inputs(), which the recommendations
 -- share: within bloat_cache_max_age / advice_cache_max_age they are computed
 -- once per session.
@@ -2622,7 +2631,7 @@ COMMENT ON FUNCTION medianest_perf.report_ms(double precision) IS
 
 CREATE FUNCTION medianest_perf.report_num(n double precision)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -2745,7 +2754,7 @@ CREATE FUNCTION medianest_perf.report_svg_histogram(
     p50 double precision, p95 double precision, p99 double precision,
     aria text DEFAULT 'latency histogram')
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -3555,7 +3564,7 @@ COMMENT ON FUNCTION medianest_perf.report_label(text) IS
 -- The value of a health figure as the report shows it.
 CREATE FUNCTION medianest_perf.report_figure(name text, value double precision)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -3586,7 +3595,7 @@ COMMENT ON FUNCTION medianest_perf.report_table(text, text, text, text) IS
 
 CREATE FUNCTION medianest_perf.report_html(doc jsonb, started timestamptz DEFAULT NULL)
 RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -4179,7 +4188,7 @@ COMMENT ON FUNCTION medianest_perf.report_text_histogram(double precision[], big
 
 CREATE FUNCTION medianest_perf.report_text(doc jsonb, started timestamptz DEFAULT NULL)
 RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -4346,7 +4355,7 @@ BEGIN
                   medianest_perf.report_num((s->>'count')::double precision),
                   medianest_perf.report_ms((s->>'estimated_saving_ms')::double precision)));
       SELECT pg_catalog.string_agg(pg_catalog.format(E'  %s. %s  saves %s  (%s units of work, up to %s repeats, %s calls, %s)\n%s%s%s',
-               pg_catalog.lpad(x_e.ord::text, 3), pg_catalog.upper(pg_catalog.replace(x.kind, '_', ' ')),
+               pg_catalog.lpad(x_e.ord::text, 3), pg_catalog.upper(medianest_perf.report_label(x.kind)),
                medianest_perf.report_ms(x.estimated_saving_ms), medianest_perf.report_num(x.occurrences),
                medianest_perf.report_num(x.max_repeats), medianest_perf.report_num(x.total_repeated_calls),
                medianest_perf.report_ms(x.total_time_ms),
