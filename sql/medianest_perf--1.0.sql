@@ -1746,9 +1746,19 @@ BEGIN
     FROM medianest_perf.session_cache_get('index_advice', max_age) c;
   IF NOT FOUND THEN
     BEGIN
+      -- The advisor plans the recorded statements, which name their tables
+      -- as the application does: plan them with the session's own
+      -- search_path (the value RESET gives: role, database or server
+      -- setting), pg_catalog first, rather than with the one pinned for this
+      -- function, under which unqualified tables are not found.  This
+      -- function's SET clause restores the pinned path when it returns.
+      PERFORM pg_catalog.set_config('search_path',
+                'pg_catalog, ' || (SELECT s.reset_val FROM pg_catalog.pg_settings s WHERE s.name = 'search_path'),
+                true);
       EXECUTE 'SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(a) ORDER BY a.rank), ''[]'')
                  FROM medianest_perf.index_advice(time_limit_ms => $1) a'
         INTO advice USING LEAST(limit_ms, 2147483647)::integer;
+      PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     EXCEPTION WHEN OTHERS THEN
       GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
       RAISE WARNING 'medianest_perf: index_advice() failed, leaving missing indexes out: %', msg;
@@ -1761,7 +1771,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION medianest_perf.advice_inputs() IS
-  'The index_advice() rows the recommendations use: called with time_limit_ms => advice_time_limit_ms at most once per advice_cache_max_age per session (a failure is cached too, as {"error": ...}); available is false when the advisor is not installed, advice_cache_max_age = -1, the library is not preloaded or the caller may not execute index_advice()';
+  'The index_advice() rows the recommendations and the report use: called with time_limit_ms => advice_time_limit_ms and the session''s own search_path (its RESET value, pg_catalog first) at most once per advice_cache_max_age per session (a failure is cached too, as {"error": ...}); available is false when the advisor is not installed, advice_cache_max_age = -1, the library is not preloaded or the caller may not execute index_advice()';
 
 CREATE FUNCTION medianest_perf.statement_object(queryid bigint)
 RETURNS text
@@ -2714,6 +2724,2004 @@ COMMENT ON FUNCTION medianest_perf.metrics(integer) IS
 
 REVOKE ALL ON FUNCTION medianest_perf.metrics(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION medianest_perf.metrics(integer) TO pg_monitor;
+
+
+-----------------------------------------------------------------------------
+-- Report (HTML and text)
+-----------------------------------------------------------------------------
+
+-- report() puts what every part found on one page: report_data() gathers it
+-- as one jsonb document (reading the views, so a caller sees what the views
+-- show him: other users' texts stay masked), report_html() renders it as one
+-- self-contained HTML document and report_text() as plain text.  Parts that
+-- are not installed (bloat_report, index_advice) are reached through dynamic
+-- SQL after a catalog check and simply leave their section out.
+--
+-- The small helpers called once per value (html_escape, report_ms, ...) are
+-- PL/pgSQL functions returning one expression: PL/pgSQL evaluates those
+-- without the executor, so a report costs no executor run per value and
+-- leaves no nested statements in the statement store (track = all).
+--
+-- The HTML page has no script and loads nothing: inline CSS, charts drawn as
+-- inline SVG by the report_svg_*() functions, and a Content-Security-Policy
+-- that forbids scripts and every external resource should anything slip
+-- through.  Every text that comes from the database (query texts, plans,
+-- parameters, identifiers, application and role names, findings, actions,
+-- settings) is passed through html_escape() exactly once, at the point where
+-- it is written into the page, whether into HTML or into SVG text and
+-- attributes; texts are cut (report_cut) before they are escaped, never
+-- after.  The markup and the numbers the report formats itself are not
+-- escaped.
+--
+-- Bounds (the page stays small and fast whatever the store holds): the top
+-- 10 statements by total time (histograms for the first 5), the 25 newest
+-- slow executions in the table and at most 2000 in the timeline, 50 N+1
+-- incidents, 100 index verdicts (5 statements each), 15 bloated relations,
+-- 100 recommendations (report_data() sets them and lists them under
+-- "limits"); every list says how many rows it left out and where to read
+-- them all, and long lists show their first 10 rows and fold the rest under
+-- a <details>.  The bloat report and the index advice
+-- come from bloat_inputs() and advice_inputs(), which the recommendations
+-- share: within bloat_cache_max_age / advice_cache_max_age they are computed
+-- once per session.
+
+CREATE FUNCTION medianest_perf.html_escape(value text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+             pg_catalog.translate($1, E'\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f', ''),
+             '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;');
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.html_escape(text) IS
+  'Text made safe for HTML and SVG text nodes and quoted attribute values: & < > " and '' become entities, control characters other than tab, line feed and carriage return are dropped';
+
+CREATE FUNCTION medianest_perf.report_array(value jsonb)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT COALESCE(pg_catalog.array_agg(e.v ORDER BY e.k), '{}')
+    FROM pg_catalog.jsonb_array_elements_text(CASE WHEN pg_catalog.jsonb_typeof($1) = 'array' THEN $1 ELSE '[]' END)
+         WITH ORDINALITY AS e(v, k)
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_array(jsonb) IS
+  'The elements of a jsonb array as a text array, in order (empty for anything else)';
+
+CREATE FUNCTION medianest_perf.report_cut(value text, max_chars integer)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v text := pg_catalog.btrim(pg_catalog.regexp_replace(value, '\s+', ' ', 'g'));
+BEGIN
+  IF pg_catalog.length(v) > max_chars THEN
+    RETURN pg_catalog.rtrim(pg_catalog.left(v, GREATEST(max_chars - 1, 1))) || '…';
+  END IF;
+  RETURN v;
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_cut(text, integer) IS
+  'A text on one line (runs of white space made one space), cut to at most max_chars characters with an ellipsis';
+
+CREATE FUNCTION medianest_perf.report_ms(ms double precision)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN CASE WHEN $1 IS NULL OR $1 = 'NaN'::double precision THEN '-'
+                WHEN $1 < 0.001 THEN '0 ms'
+                WHEN $1 < 1 THEN pg_catalog.trim_scale(pg_catalog.round($1::numeric, 3)) || ' ms'
+                WHEN $1 < 10 THEN pg_catalog.trim_scale(pg_catalog.round($1::numeric, 2)) || ' ms'
+                WHEN $1 < 100 THEN pg_catalog.trim_scale(pg_catalog.round($1::numeric, 1)) || ' ms'
+                WHEN $1 < 1000 THEN pg_catalog.round($1::numeric) || ' ms'
+                WHEN $1 < 60000 THEN pg_catalog.trim_scale(pg_catalog.round(($1 / 1000)::numeric, 2)) || ' s'
+                WHEN $1 < 3600000 THEN pg_catalog.trim_scale(pg_catalog.round(($1 / 60000)::numeric, 1)) || ' min'
+                ELSE pg_catalog.trim_scale(pg_catalog.round(($1 / 3600000)::numeric, 1)) || ' h' END;
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_ms(double precision) IS
+  'A duration in milliseconds as a short text with about three significant digits: 0.042 ms, 3.21 ms, 123 ms, 1.25 s, 2.5 min, 1.2 h';
+
+CREATE FUNCTION medianest_perf.report_num(n double precision)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN CASE WHEN $1 IS NULL THEN '-'
+                WHEN pg_catalog.abs($1) >= 1e15 THEN pg_catalog.btrim(pg_catalog.to_char($1, '9.99EEEE'))
+                WHEN $1 = pg_catalog.trunc($1) THEN pg_catalog.to_char($1, 'FM999,999,999,999,990')
+                ELSE pg_catalog.to_char($1, 'FM999,999,999,999,990.0') END;
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_num(double precision) IS
+  'A count with comma thousands separators (one decimal when it is not whole), independent of lc_numeric';
+
+CREATE FUNCTION medianest_perf.report_pct(share double precision)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN CASE WHEN $1 IS NULL THEN '-'
+                WHEN $1 > 0 AND $1 < 0.001 THEN '<0.1%'
+                ELSE pg_catalog.round((100 * $1)::numeric, 1) || '%' END;
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_pct(double precision) IS
+  'A share 0-1 as a percentage with one decimal (<0.1% for a small positive share)';
+
+CREATE FUNCTION medianest_perf.report_tick_ms(ms double precision)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN CASE WHEN $1 < 1 THEN pg_catalog.trim_scale(pg_catalog.round(($1 * 1000)::numeric, 3)) || ' us'
+                WHEN $1 < 1000 THEN pg_catalog.trim_scale(pg_catalog.round($1::numeric, 3)) || ' ms'
+                ELSE pg_catalog.trim_scale(pg_catalog.round(($1 / 1000)::numeric, 3)) || ' s' END;
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_tick_ms(double precision) IS
+  'Label of a power-of-ten duration on a chart axis: 10 us, 1 ms, 100 ms, 10 s';
+
+CREATE FUNCTION medianest_perf.report_band(score double precision)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN CASE WHEN $1 IS NULL THEN 'none' WHEN $1 >= 90 THEN 'good' WHEN $1 >= 75 THEN 'fair'
+                WHEN $1 >= 60 THEN 'poor' ELSE 'bad' END;
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_band(double precision) IS
+  'Colour band of a health score in the report: good >= 90, fair >= 75, poor >= 60, bad below, none when unknown';
+
+-- Horizontal bar chart: one row per value, the label on the left (in a
+-- monospace font, cut to label_chars), the bar, and value_texts[i] after it.
+-- Labels, value texts and tooltips are escaped here.
+CREATE FUNCTION medianest_perf.report_svg_bars(
+    labels text[], vals double precision[], value_texts text[], tips text[],
+    classes text[] DEFAULT NULL, label_chars integer DEFAULT 48,
+    max_value double precision DEFAULT NULL, aria text DEFAULT 'bar chart')
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n integer := COALESCE(pg_catalog.cardinality(vals), 0);
+  w integer := 1080;
+  row_h integer := 26;
+  lab_w integer := LEAST(GREATEST(label_chars, 4), 80) * 7.4 + 16;
+  val_w integer := 150;
+  bar_w integer;
+  h integer;
+  m double precision;
+  y integer;
+  bw double precision;
+  parts text[] := '{}';
+BEGIN
+  IF n = 0 THEN
+    RETURN '';
+  END IF;
+  bar_w := w - lab_w - val_w;
+  h := n * row_h + 4;
+  SELECT GREATEST(COALESCE(max_value, pg_catalog.max(v)), 1e-300) INTO m FROM pg_catalog.unnest(vals) v;
+  parts := parts || pg_catalog.format(
+    '<svg class="chart bars" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %s %s" width="%s" height="%s" role="img" aria-label="%s">',
+    w, h, w, h, medianest_perf.html_escape(aria));
+  FOR i IN 1 .. n LOOP
+    y := (i - 1) * row_h + 4;
+    bw := GREATEST(COALESCE(vals[i], 0), 0) / m * bar_w;
+    IF bw > 0 AND bw < 2 THEN
+      bw := 2;
+    END IF;
+    parts := parts || pg_catalog.format(
+      '<g><title>%s</title><text class="lbl mono" x="%s" y="%s">%s</text>'
+      '<rect class="track" x="%s" y="%s" width="%s" height="18" rx="3"/>'
+      '<rect class="bar %s" x="%s" y="%s" width="%s" height="18" rx="3"/>'
+      '<text class="val" x="%s" y="%s">%s</text></g>',
+      medianest_perf.html_escape(COALESCE(tips[i], labels[i], '')),
+      0, y + 13, medianest_perf.html_escape(medianest_perf.report_cut(COALESCE(labels[i], ''), label_chars)),
+      lab_w, y, bar_w,
+      COALESCE(medianest_perf.html_escape(classes[i]), ''), lab_w, y, pg_catalog.round(bw::numeric, 1),
+      lab_w + pg_catalog.round(bw::numeric, 1) + 8, y + 13, medianest_perf.html_escape(COALESCE(value_texts[i], '')));
+  END LOOP;
+  parts := parts || '</svg>'::text;
+  RETURN pg_catalog.array_to_string(parts, '');
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_svg_bars(text[], double precision[], text[], text[], text[], integer, double precision, text) IS
+  'Inline SVG horizontal bar chart for the report: labels (cut to label_chars), bars scaled to max_value (default: the largest value), value texts after the bars, a tooltip and a CSS class per row; every text is escaped';
+
+-- Latency histogram of one statement: x is the duration on a log scale
+-- (whole decades), y the calls per bucket, with p50/p95/p99 markers.
+CREATE FUNCTION medianest_perf.report_svg_histogram(
+    lo double precision[], hi double precision[], calls bigint[],
+    p50 double precision, p95 double precision, p99 double precision,
+    aria text DEFAULT 'latency histogram')
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n integer := COALESCE(pg_catalog.cardinality(calls), 0);
+  w integer := 520;
+  h integer := 190;
+  l integer := 52;
+  r integer := 30;
+  t integer := 46;
+  b integer := 26;
+  pw integer;
+  ph integer;
+  dmin integer;
+  dmax integer;
+  ymax double precision;
+  x1 double precision;
+  x2 double precision;
+  bh double precision;
+  parts text[] := '{}';
+  pv double precision[];
+  pn text[] := ARRAY['p50', 'p95', 'p99'];
+BEGIN
+  IF n = 0 THEN
+    RETURN '';
+  END IF;
+  pw := w - l - r;
+  ph := h - t - b;
+  SELECT pg_catalog.floor(pg_catalog.log(pg_catalog.min(v)::numeric))::integer INTO dmin
+    FROM pg_catalog.unnest(lo) v WHERE v > 0;
+  SELECT pg_catalog.ceil(pg_catalog.log(pg_catalog.max(v)::numeric))::integer INTO dmax
+    FROM pg_catalog.unnest(hi) v WHERE v > 0;
+  dmin := COALESCE(dmin, -2);
+  dmax := GREATEST(COALESCE(dmax, dmin + 1), dmin + 1);
+  SELECT GREATEST(pg_catalog.max(c), 1) INTO ymax FROM pg_catalog.unnest(calls) c;
+  parts := parts || pg_catalog.format(
+    '<svg class="chart hist" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %s %s" width="%s" height="%s" role="img" aria-label="%s">',
+    w, h, w, h, medianest_perf.html_escape(aria));
+  -- grid: decades, and half and full height
+  FOR d IN dmin .. dmax LOOP
+    x1 := l + (d - dmin)::double precision / (dmax - dmin) * pw;
+    parts := parts || pg_catalog.format(
+      '<line class="grid" x1="%s" y1="%s" x2="%s" y2="%s"/><text class="tick" x="%s" y="%s" text-anchor="middle">%s</text>',
+      pg_catalog.round(x1::numeric, 1), t, pg_catalog.round(x1::numeric, 1), t + ph,
+      pg_catalog.round(x1::numeric, 1), h - 8, medianest_perf.report_tick_ms(pg_catalog.power(10::double precision, d)));
+  END LOOP;
+  parts := parts || pg_catalog.format(
+    '<line class="grid" x1="%s" y1="%s" x2="%s" y2="%s"/><text class="tick" x="%s" y="%s" text-anchor="end">%s</text>'
+    '<text class="tick" x="%s" y="%s" text-anchor="end">0</text>'
+    '<text class="tick" x="%s" y="%s" text-anchor="end">calls</text>',
+    l, t, l + pw, t, l - 6, t + 4, medianest_perf.report_num(ymax), l - 6, t + ph + 4, l - 6, t - 8);
+  FOR i IN 1 .. n LOOP
+    x1 := l + (pg_catalog.log(GREATEST(lo[i], 1e-12)::numeric)::double precision - dmin) / (dmax - dmin) * pw;
+    x2 := l + (pg_catalog.log(GREATEST(hi[i], 1e-12)::numeric)::double precision - dmin) / (dmax - dmin) * pw;
+    bh := GREATEST(calls[i]::double precision / ymax * ph, 1.5);
+    parts := parts || pg_catalog.format(
+      '<rect class="hbar" x="%s" y="%s" width="%s" height="%s"><title>%s to %s: %s calls</title></rect>',
+      pg_catalog.round(x1::numeric, 2), pg_catalog.round((t + ph - bh)::numeric, 2),
+      pg_catalog.round(GREATEST(x2 - x1 - 0.6, 0.8)::numeric, 2), pg_catalog.round(bh::numeric, 2),
+      medianest_perf.report_ms(lo[i]), medianest_perf.report_ms(hi[i]), medianest_perf.report_num(calls[i]));
+  END LOOP;
+  parts := parts || pg_catalog.format('<line class="axis" x1="%s" y1="%s" x2="%s" y2="%s"/>', l, t + ph, l + pw, t + ph);
+  -- percentile markers, labels staggered so that close ones stay readable
+  pv := ARRAY[p50, p95, p99];
+  FOR i IN 1 .. 3 LOOP
+    CONTINUE WHEN pv[i] IS NULL OR pv[i] <= 0;
+    x1 := l + (pg_catalog.log(pv[i]::numeric)::double precision - dmin) / (dmax - dmin) * pw;
+    x1 := LEAST(GREATEST(x1, l), l + pw);
+    parts := parts || pg_catalog.format(
+      '<line class="pct %s" x1="%s" y1="%s" x2="%s" y2="%s"><title>%s %s</title></line>'
+      '<text class="pctl %s" x="%s" y="%s" text-anchor="%s">%s %s</text>',
+      pn[i], pg_catalog.round(x1::numeric, 1), 2 + i * 12, pg_catalog.round(x1::numeric, 1), t + ph,
+      pn[i], medianest_perf.report_ms(pv[i]),
+      pn[i], pg_catalog.round((x1 + CASE WHEN x1 > l + pw - 90 THEN -4 ELSE 4 END)::numeric, 1),
+      i * 12, CASE WHEN x1 > l + pw - 90 THEN 'end' ELSE 'start' END,
+      pn[i], medianest_perf.report_ms(pv[i]));
+  END LOOP;
+  parts := parts || '</svg>'::text;
+  RETURN pg_catalog.array_to_string(parts, '');
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_svg_histogram(double precision[], double precision[], bigint[], double precision, double precision, double precision, text) IS
+  'Inline SVG latency histogram for the report: buckets [lo, hi) with their calls on a log-scale duration axis (whole decades), p50/p95/p99 markers';
+
+-- Slow-query timeline: one dot per captured execution, x its time, y its
+-- duration (log scale), coloured by severity, with the thresholds in force.
+CREATE FUNCTION medianest_perf.report_svg_timeline(
+    at_epoch double precision[], ms double precision[], severities text[], tips text[],
+    slow_ms double precision DEFAULT NULL, critical_ms double precision DEFAULT NULL,
+    aria text DEFAULT 'slow query timeline')
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n integer := COALESCE(pg_catalog.cardinality(ms), 0);
+  w integer := 1080;
+  h integer := 240;
+  l integer := 64;
+  r integer := 18;
+  t integer := 16;
+  b integer := 30;
+  pw integer;
+  ph integer;
+  t0 double precision;
+  t1 double precision;
+  dmin integer;
+  dmax integer;
+  x double precision;
+  y double precision;
+  fmt text;
+  parts text[] := '{}';
+  lines double precision[];
+  names text[] := ARRAY['slow', 'critical'];
+  i integer;
+BEGIN
+  IF n = 0 THEN
+    RETURN '';
+  END IF;
+  pw := w - l - r;
+  ph := h - t - b;
+  SELECT pg_catalog.min(e), pg_catalog.max(e) INTO t0, t1 FROM pg_catalog.unnest(at_epoch) e;
+  IF t1 - t0 < 60 THEN
+    t0 := (t0 + t1) / 2 - 30;
+    t1 := t0 + 60;
+  ELSE
+    -- a margin so that the first and last dots are not cut
+    x := (t1 - t0) * 0.02;
+    t0 := t0 - x;
+    t1 := t1 + x;
+  END IF;
+  SELECT pg_catalog.floor(pg_catalog.log(pg_catalog.min(v)::numeric))::integer,
+         pg_catalog.ceil(pg_catalog.log(pg_catalog.max(v)::numeric))::integer
+    INTO dmin, dmax FROM pg_catalog.unnest(ms) v WHERE v > 0;
+  dmin := COALESCE(dmin, 0);
+  dmax := GREATEST(COALESCE(dmax, dmin + 1), dmin + 1);
+  fmt := CASE WHEN t1 - t0 <= 1800 THEN 'HH24:MI:SS' WHEN t1 - t0 <= 86400 THEN 'HH24:MI'
+              ELSE 'MM-DD HH24:MI' END;
+  parts := parts || pg_catalog.format(
+    '<svg class="chart timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %s %s" width="%s" height="%s" role="img" aria-label="%s">',
+    w, h, w, h, medianest_perf.html_escape(aria));
+  FOR d IN dmin .. dmax LOOP
+    y := t + ph - (d - dmin)::double precision / (dmax - dmin) * ph;
+    parts := parts || pg_catalog.format(
+      '<line class="grid" x1="%s" y1="%s" x2="%s" y2="%s"/><text class="tick" x="%s" y="%s" text-anchor="end">%s</text>',
+      l, pg_catalog.round(y::numeric, 1), l + pw, pg_catalog.round(y::numeric, 1),
+      l - 8, pg_catalog.round((y + 4)::numeric, 1), medianest_perf.report_tick_ms(pg_catalog.power(10::double precision, d)));
+  END LOOP;
+  FOR i IN 0 .. 5 LOOP
+    x := l + i * pw / 5.0;
+    parts := parts || pg_catalog.format(
+      '<line class="grid light" x1="%s" y1="%s" x2="%s" y2="%s"/><text class="tick" x="%s" y="%s" text-anchor="%s">%s</text>',
+      pg_catalog.round(x::numeric, 1), t, pg_catalog.round(x::numeric, 1), t + ph,
+      pg_catalog.round(x::numeric, 1), h - 10, CASE i WHEN 0 THEN 'start' WHEN 5 THEN 'end' ELSE 'middle' END,
+      pg_catalog.to_char(pg_catalog.to_timestamp(t0 + i * (t1 - t0) / 5), fmt));
+  END LOOP;
+  lines := ARRAY[slow_ms, critical_ms];
+  FOR i IN 1 .. 2 LOOP
+    CONTINUE WHEN lines[i] IS NULL OR lines[i] <= 0
+               OR pg_catalog.log(lines[i]::numeric) < dmin OR pg_catalog.log(lines[i]::numeric) > dmax;
+    y := t + ph - (pg_catalog.log(lines[i]::numeric)::double precision - dmin) / (dmax - dmin) * ph;
+    parts := parts || pg_catalog.format(
+      '<line class="threshold %s" x1="%s" y1="%s" x2="%s" y2="%s"/><text class="thl %s" x="%s" y="%s" text-anchor="end">%s %s</text>',
+      names[i], l, pg_catalog.round(y::numeric, 1), l + pw, pg_catalog.round(y::numeric, 1),
+      names[i], l + pw - 4, pg_catalog.round((y - 4)::numeric, 1), names[i], medianest_perf.report_ms(lines[i]));
+  END LOOP;
+  parts := parts || pg_catalog.format('<line class="axis" x1="%s" y1="%s" x2="%s" y2="%s"/>', l, t + ph, l + pw, t + ph);
+  -- warnings first, so that critical dots are drawn on top
+  FOREACH i IN ARRAY ARRAY(SELECT k FROM pg_catalog.generate_subscripts(ms, 1) k
+                           ORDER BY (severities[k] = 'critical'), k) LOOP
+    CONTINUE WHEN ms[i] IS NULL OR at_epoch[i] IS NULL;
+    x := l + (at_epoch[i] - t0) / (t1 - t0) * pw;
+    y := t + ph - (pg_catalog.log(GREATEST(ms[i], 1e-12)::numeric)::double precision - dmin) / (dmax - dmin) * ph;
+    parts := parts || pg_catalog.format(
+      '<circle class="dot %s" cx="%s" cy="%s" r="5"><title>%s</title></circle>',
+      CASE WHEN severities[i] = 'critical' THEN 'critical' ELSE 'warning' END,
+      pg_catalog.round(x::numeric, 1), pg_catalog.round(LEAST(GREATEST(y, t), t + ph)::numeric, 1),
+      medianest_perf.html_escape(COALESCE(tips[i], '')));
+  END LOOP;
+  parts := parts || '</svg>'::text;
+  RETURN pg_catalog.array_to_string(parts, '');
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_svg_timeline(double precision[], double precision[], text[], text[], double precision, double precision, text) IS
+  'Inline SVG timeline of slow executions for the report: time across, duration on a log scale up, dots coloured by severity with a tooltip each, lines at the slow and critical thresholds';
+
+-- Overall health score as a ring.
+CREATE FUNCTION medianest_perf.report_svg_gauge(score double precision, grade text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN pg_catalog.format(
+      '<svg class="chart gauge" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 160 160" width="160" height="160" role="img" aria-label="overall health %s">'
+      '<circle class="ring" cx="80" cy="80" r="64"/>'
+      '<circle class="arc %s" cx="80" cy="80" r="64" stroke-dasharray="%s %s" transform="rotate(-90 80 80)"/>'
+      '<text class="gscore" x="80" y="84" text-anchor="middle">%s</text>'
+      '<text class="ggrade" x="80" y="110" text-anchor="middle">%s</text></svg>',
+      COALESCE($1::integer::text, 'unknown'), medianest_perf.report_band($1),
+      pg_catalog.round((COALESCE($1, 0) / 100 * 2 * pi() * 64)::numeric, 1),
+      pg_catalog.round((2 * pi() * 64)::numeric, 1),
+      COALESCE($1::integer::text, '?'), medianest_perf.html_escape(COALESCE($2, 'no score')));
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_svg_gauge(double precision, text) IS
+  'Inline SVG ring showing a score 0-100 and its grade, for the report';
+
+-- A small horizontal meter 0-100 (a health score in a table row).
+CREATE FUNCTION medianest_perf.report_svg_meter(score double precision, aria text DEFAULT 'score')
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN pg_catalog.format(
+      '<svg class="chart meter" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 260 12" width="260" height="12" role="img" aria-label="%s">'
+      '<rect class="track" x="0" y="0" width="260" height="12" rx="6"/>%s</svg>',
+      medianest_perf.html_escape($2),
+      CASE WHEN $1 > 0 THEN pg_catalog.format('<rect class="bar %s" x="0" y="0" width="%s" height="12" rx="6"/>',
+                                             medianest_perf.report_band($1),
+                                             pg_catalog.round((GREATEST(LEAST($1, 100), 5) * 2.6)::numeric, 1))
+           ELSE '' END);
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_svg_meter(double precision, text) IS
+  'Inline SVG meter of a score 0-100, coloured by its band, for the report';
+
+-- Before/after pairs (the advisor's workload cost), one pair per row.
+CREATE FUNCTION medianest_perf.report_svg_pairs(
+    labels text[], before double precision[], after double precision[], tips text[],
+    aria text DEFAULT 'before and after')
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n integer := COALESCE(pg_catalog.cardinality(before), 0);
+  w integer := 1080;
+  row_h integer := 40;
+  lab_w integer := 360;
+  val_w integer := 150;
+  bar_w integer;
+  h integer;
+  m double precision;
+  y integer;
+  b1 double precision;
+  b2 double precision;
+  parts text[] := '{}';
+BEGIN
+  IF n = 0 THEN
+    RETURN '';
+  END IF;
+  bar_w := w - lab_w - val_w;
+  h := n * row_h + 24;
+  SELECT GREATEST(pg_catalog.max(v), 1e-300) INTO m FROM pg_catalog.unnest(before) v;
+  parts := parts || pg_catalog.format(
+    '<svg class="chart pairs" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %s %s" width="%s" height="%s" role="img" aria-label="%s">'
+    '<rect class="bar before" x="%s" y="4" width="12" height="10" rx="2"/><text class="val" x="%s" y="13">workload cost now</text>'
+    '<rect class="bar after" x="%s" y="4" width="12" height="10" rx="2"/><text class="val" x="%s" y="13">with the index</text>',
+    w, h, w, h, medianest_perf.html_escape(aria), lab_w, lab_w + 18, lab_w + 160, lab_w + 178);
+  FOR i IN 1 .. n LOOP
+    y := (i - 1) * row_h + 24;
+    b1 := GREATEST(COALESCE(before[i], 0), 0) / m * bar_w;
+    b2 := GREATEST(COALESCE(after[i], 0), 0) / m * bar_w;
+    parts := parts || pg_catalog.format(
+      '<g><title>%s</title><text class="lbl mono" x="%s" y="%s">%s</text>'
+      '<rect class="bar before" x="%s" y="%s" width="%s" height="14" rx="3"/>'
+      '<rect class="bar after" x="%s" y="%s" width="%s" height="14" rx="3"/>'
+      '<text class="val" x="%s" y="%s">%s</text></g>',
+      medianest_perf.html_escape(COALESCE(tips[i], labels[i], '')),
+      0, y + 20, medianest_perf.html_escape(medianest_perf.report_cut(COALESCE(labels[i], ''), 46)),
+      lab_w, y, pg_catalog.round(GREATEST(b1, 1)::numeric, 1),
+      lab_w, y + 16, pg_catalog.round(GREATEST(b2, 1)::numeric, 1),
+      lab_w + pg_catalog.round(GREATEST(b1, b2)::numeric, 1) + 8, y + 20,
+      CASE WHEN before[i] > 0 THEN '-' || medianest_perf.report_pct(1 - after[i] / before[i]) ELSE '' END);
+  END LOOP;
+  parts := parts || '</svg>'::text;
+  RETURN pg_catalog.array_to_string(parts, '');
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_svg_pairs(text[], double precision[], double precision[], text[], text) IS
+  'Inline SVG chart of before/after pairs for the report (the advisor''s workload cost without and with each index), with the reduction in percent';
+
+-- One bar split into parts (index bytes by verdict), with a legend.
+CREATE FUNCTION medianest_perf.report_svg_stack(
+    labels text[], vals double precision[], classes text[], value_texts text[],
+    aria text DEFAULT 'shares')
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n integer := COALESCE(pg_catalog.cardinality(vals), 0);
+  w integer := 1080;
+  tot double precision;
+  x double precision := 0;
+  sw double precision;
+  lx integer := 0;
+  ly integer := 44;
+  item text;
+  parts text[] := '{}';
+  legend text[] := '{}';
+BEGIN
+  SELECT pg_catalog.sum(GREATEST(v, 0)) INTO tot FROM pg_catalog.unnest(vals) v;
+  IF n = 0 OR COALESCE(tot, 0) <= 0 THEN
+    RETURN '';
+  END IF;
+  FOR i IN 1 .. n LOOP
+    CONTINUE WHEN COALESCE(vals[i], 0) <= 0;
+    sw := vals[i] / tot * w;
+    parts := parts || pg_catalog.format(
+      '<rect class="seg %s" x="%s" y="0" width="%s" height="26"><title>%s: %s</title></rect>',
+      medianest_perf.html_escape(classes[i]), pg_catalog.round(x::numeric, 2),
+      pg_catalog.round(GREATEST(sw, 1.5)::numeric, 2),
+      medianest_perf.html_escape(labels[i]), medianest_perf.html_escape(value_texts[i]));
+    x := x + sw;
+    item := labels[i] || ' ' || value_texts[i];
+    IF lx + 24 + pg_catalog.length(item) * 7 > w THEN
+      lx := 0;
+      ly := ly + 22;
+    END IF;
+    legend := legend || pg_catalog.format(
+      '<rect class="seg %s" x="%s" y="%s" width="12" height="12" rx="2"/><text class="val" x="%s" y="%s">%s</text>',
+      medianest_perf.html_escape(classes[i]), lx, ly - 10, lx + 18, ly,
+      medianest_perf.html_escape(item));
+    lx := lx + 40 + pg_catalog.length(item) * 7;
+  END LOOP;
+  RETURN pg_catalog.format(
+    '<svg class="chart stack" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %s %s" width="%s" height="%s" role="img" aria-label="%s">%s%s</svg>',
+    w, ly + 8, w, ly + 8, medianest_perf.html_escape(aria),
+    pg_catalog.array_to_string(parts, ''), pg_catalog.array_to_string(legend, ''));
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_svg_stack(text[], double precision[], text[], text[], text) IS
+  'Inline SVG single bar split into parts proportional to the values, with a legend (label and value text of each part), for the report';
+
+CREATE FUNCTION medianest_perf.report_data()
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  started timestamptz := pg_catalog.clock_timestamp();
+  dboid oid;
+  preloaded boolean := medianest_perf.is_preloaded();
+  doc jsonb;
+  sec jsonb;
+  x record;
+  b record;
+  a record;
+  bloat_age integer;
+  advice_age integer;
+  -- bounds of the lists (see the section comment)
+  top_n constant integer := 10;
+  hist_n constant integer := 5;
+  slow_list constant integer := 25;
+  slow_points constant integer := 2000;
+  np_n constant integer := 50;
+  idx_n constant integer := 100;
+  idx_q constant integer := 5;
+  bloat_n constant integer := 15;
+  reco_n constant integer := 100;
+BEGIN
+  SELECT d.oid INTO dboid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database();
+  SELECT s.bloat_cache_max_age, s.advice_cache_max_age INTO bloat_age, advice_age
+    FROM medianest_perf.health_settings() s;
+
+  doc := pg_catalog.jsonb_build_object(
+    'database', pg_catalog.current_database(),
+    'generated_at', started,
+    'server_version', pg_catalog.current_setting('server_version'),
+    'extension_version', (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'medianest_perf'),
+    'preloaded', preloaded,
+    'role', pg_catalog.current_user(),
+    'sees_all_texts', pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'),
+    'limits', pg_catalog.jsonb_build_object(
+      'statements', top_n, 'histograms', hist_n, 'slow_list', slow_list, 'slow_points', slow_points,
+      'n_plus_one', np_n, 'indexes', idx_n, 'index_queries', idx_q, 'bloat', bloat_n,
+      'recommendations', reco_n));
+
+  ------------------------------------------------------------------ health
+  doc := doc || pg_catalog.jsonb_build_object('health', (
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+             'component', h.component, 'score', h.score, 'grade', h.grade,
+             'note', h.details->>'note',
+             'weakest', w.k, 'weakest_value', w.v, 'weakest_score', w.s) ORDER BY h.ord)
+      FROM medianest_perf.health() WITH ORDINALITY AS h(component, score, grade, details, ord)
+      LEFT JOIN LATERAL (
+        SELECT e.key AS k, (e.value->>'value')::double precision AS v, (e.value->>'score')::double precision AS s
+          FROM pg_catalog.jsonb_each(h.details) e
+         WHERE pg_catalog.jsonb_typeof(e.value) = 'object' AND (e.value->>'score') IS NOT NULL
+         ORDER BY (e.value->>'score')::double precision, e.key COLLATE "C"
+         LIMIT 1) w ON h.component <> 'overall'));
+
+  --------------------------------------------------------- recommendations
+  SELECT pg_catalog.count(*) AS n,
+         pg_catalog.count(*) FILTER (WHERE r.severity = 'critical') AS critical,
+         pg_catalog.count(*) FILTER (WHERE r.severity = 'warning') AS warning,
+         pg_catalog.count(*) FILTER (WHERE r.severity = 'info') AS info,
+         COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                    'category', r.category, 'severity', r.severity, 'object', r.object,
+                    'finding', r.finding, 'action', r.action, 'impact', r.impact) ORDER BY r.k)
+                    FILTER (WHERE r.k <= reco_n), '[]') AS items
+    INTO x
+    FROM (SELECT v.*, pg_catalog.row_number() OVER (
+                   ORDER BY medianest_perf.severity_rank(v.severity), v.impact DESC NULLS LAST,
+                            v.category COLLATE "C", v.object COLLATE "C", v.finding COLLATE "C") AS k
+            FROM medianest_perf.recommendations v) r;
+  doc := doc || pg_catalog.jsonb_build_object('recommendations', pg_catalog.jsonb_build_object(
+    'count', x.n, 'critical', x.critical, 'warning', x.warning, 'info', x.info, 'items', x.items));
+
+  ------------------------------------------------------------- statements
+  IF preloaded THEN
+    WITH s AS (
+      SELECT st.*, pg_catalog.pg_get_userbyid(st.userid)::text AS username
+        FROM medianest_perf.statements st
+       WHERE st.dbid = dboid
+    ),
+    agg AS (
+      SELECT pg_catalog.count(*) AS n, COALESCE(pg_catalog.sum(s.calls), 0) AS calls,
+             COALESCE(pg_catalog.sum(s.total_time_ms), 0) AS ms,
+             COALESCE(pg_catalog.sum(s.slow_calls), 0) AS slow_calls,
+             COALESCE(pg_catalog.sum(s.critical_calls), 0) AS critical_calls
+        FROM s
+    ),
+    top AS (
+      SELECT s.*, pg_catalog.row_number() OVER (
+               ORDER BY s.total_time_ms DESC, s.calls DESC, s.queryid, s.userid, s.toplevel) AS rank
+        FROM s
+       ORDER BY rank
+       LIMIT top_n
+    )
+    SELECT agg.n, agg.calls, agg.ms, agg.slow_calls, agg.critical_calls,
+           (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                     'rank', t.rank, 'queryid', t.queryid, 'username', t.username, 'toplevel', t.toplevel,
+                     'query', pg_catalog.left(t.query, 4000), 'query_length', pg_catalog.length(t.query),
+                     'calls', t.calls, 'rows', t.rows, 'total_time_ms', t.total_time_ms,
+                     'mean_time_ms', t.mean_time_ms, 'max_time_ms', t.max_time_ms,
+                     'p50_ms', t.p50_ms, 'p95_ms', t.p95_ms, 'p99_ms', t.p99_ms,
+                     'share', t.total_time_ms / NULLIF(agg.ms, 0),
+                     'cache_hit_ratio', t.cache_hit_ratio, 'temp_blks_written', t.temp_blks_written,
+                     'slow_calls', t.slow_calls, 'critical_calls', t.critical_calls,
+                     'histogram', CASE WHEN t.rank <= hist_n AND t.queryid IS NOT NULL THEN (
+                        SELECT pg_catalog.jsonb_build_object(
+                                 'lo', pg_catalog.array_agg(hb.lower_ms ORDER BY hb.lower_ms),
+                                 'hi', pg_catalog.array_agg(hb.upper_ms ORDER BY hb.lower_ms),
+                                 'calls', pg_catalog.array_agg(hb.calls ORDER BY hb.lower_ms))
+                          FROM medianest_perf.statement_histogram(t.queryid) hb) END)
+                     ORDER BY t.rank), '[]')
+              FROM top t) AS items
+      INTO x
+      FROM agg;
+    doc := doc || pg_catalog.jsonb_build_object('statements', pg_catalog.jsonb_build_object(
+      'count', x.n, 'calls', x.calls, 'total_time_ms', x.ms, 'slow_calls', x.slow_calls,
+      'critical_calls', x.critical_calls, 'items', x.items,
+      'store', (SELECT pg_catalog.to_jsonb(i) FROM medianest_perf.statements_info() i)));
+
+    ---------------------------------------------------------- slow queries
+    WITH q AS (
+      SELECT v.*, pg_catalog.row_number() OVER (ORDER BY v.seq DESC) AS k
+        FROM medianest_perf.slow_queries v
+       WHERE v.dbid = dboid
+    )
+    SELECT pg_catalog.count(*) AS n,
+           pg_catalog.count(*) FILTER (WHERE q.severity = 'critical') AS critical,
+           pg_catalog.min(q.captured_at) AS first_at, pg_catalog.max(q.captured_at) AS last_at,
+           pg_catalog.jsonb_build_object(
+             'at', COALESCE(pg_catalog.array_agg(pg_catalog.date_part('epoch', q.captured_at) ORDER BY q.k)
+                              FILTER (WHERE q.k <= slow_points), '{}'),
+             'ms', COALESCE(pg_catalog.array_agg(q.duration_ms ORDER BY q.k) FILTER (WHERE q.k <= slow_points), '{}'),
+             'severity', COALESCE(pg_catalog.array_agg(q.severity ORDER BY q.k) FILTER (WHERE q.k <= slow_points), '{}'),
+             'query', COALESCE(pg_catalog.array_agg(medianest_perf.report_cut(q.query, 90) ORDER BY q.k)
+                                 FILTER (WHERE q.k <= slow_points), '{}')) AS points,
+           COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                      'seq', q.seq, 'captured_at', q.captured_at, 'pid', q.pid, 'username', q.username,
+                      'application_name', q.application_name, 'queryid', q.queryid,
+                      'nesting_level', q.nesting_level, 'severity', q.severity,
+                      'duration_ms', q.duration_ms, 'rows', q.rows, 'query', q.query,
+                      'query_truncated', q.query_truncated, 'plan', q.plan, 'plan_format', q.plan_format,
+                      'plan_truncated', q.plan_truncated, 'plan_analyzed', q.plan_analyzed,
+                      'parameters', q.parameters) ORDER BY q.k)
+                      FILTER (WHERE q.k <= slow_list), '[]') AS items
+      INTO x
+      FROM q;
+    doc := doc || pg_catalog.jsonb_build_object('slow_queries', pg_catalog.jsonb_build_object(
+      'count', x.n, 'critical', x.critical, 'first_at', x.first_at, 'last_at', x.last_at,
+      'points', x.points, 'items', x.items,
+      'slow_query_ms', pg_catalog.current_setting('medianest_perf.slow_query_ms', true),
+      'critical_query_ms', pg_catalog.current_setting('medianest_perf.critical_query_ms', true),
+      'slow_ms', (SELECT s.setting::double precision FROM pg_catalog.pg_settings s
+                   WHERE s.name = 'medianest_perf.slow_query_ms'),
+      'critical_ms', (SELECT s.setting::double precision FROM pg_catalog.pg_settings s
+                       WHERE s.name = 'medianest_perf.critical_query_ms'),
+      'ring', (SELECT pg_catalog.to_jsonb(i) FROM medianest_perf.slow_queries_info() i)));
+
+    -------------------------------------------------------------- N+1
+    IF medianest_perf.can_read('medianest_perf.n_plus_one') THEN
+      SELECT pg_catalog.count(*) AS n,
+             COALESCE(pg_catalog.sum(n.estimated_saving_ms), 0) AS saving,
+             COALESCE(pg_catalog.sum(n.total_time_ms), 0) AS ms,
+             COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                        'kind', n.kind, 'application_name', n.application_name,
+                        'username', pg_catalog.pg_get_userbyid(n.userid)::text,
+                        'source_queryid', n.source_queryid, 'source_query', pg_catalog.left(n.source_query, 4000),
+                        'repeated_queryid', n.repeated_queryid, 'repeated_query', pg_catalog.left(n.repeated_query, 4000),
+                        'occurrences', n.occurrences, 'max_repeats', n.max_repeats,
+                        'total_repeated_calls', n.total_repeated_calls, 'total_time_ms', n.total_time_ms,
+                        'estimated_saving_ms', n.estimated_saving_ms, 'suggestion', n.suggestion,
+                        'first_seen', n.first_seen, 'last_seen', n.last_seen) ORDER BY n.k)
+                        FILTER (WHERE n.k <= np_n), '[]') AS items
+        INTO x
+        FROM (SELECT p.*, pg_catalog.row_number() OVER (
+                       ORDER BY p.estimated_saving_ms DESC, p.total_time_ms DESC, p.kind COLLATE "C",
+                                p.repeated_queryid, p.source_queryid, p.userid) AS k
+                FROM medianest_perf.n_plus_one p
+               WHERE p.dbid = dboid) n;
+      doc := doc || pg_catalog.jsonb_build_object('n_plus_one', pg_catalog.jsonb_build_object(
+        'count', x.n, 'estimated_saving_ms', x.saving, 'total_time_ms', x.ms, 'items', x.items,
+        'min_repeats', pg_catalog.current_setting('medianest_perf.n_plus_one_min_repeats', true)));
+    END IF;
+  END IF;
+
+  ---------------------------------------------------------------- indexes
+  WITH i AS (
+    SELECT u.*, pg_catalog.row_number() OVER (
+             ORDER BY CASE u.verdict WHEN 'invalid' THEN 1 WHEN 'duplicate' THEN 2 WHEN 'unused' THEN 3
+                                     WHEN 'redundant' THEN 4 WHEN 'rarely_used' THEN 5 ELSE 6 END,
+                      u.size_bytes DESC, u.schemaname COLLATE "C", u.indexname COLLATE "C") AS k
+      FROM medianest_perf.index_usage u
+     WHERE u.kind <> 'partition'
+  )
+  SELECT pg_catalog.count(*) AS n,
+         COALESCE(pg_catalog.sum(i.size_bytes), 0) AS bytes,
+         pg_catalog.count(*) FILTER (WHERE i.verdict <> 'ok') AS flagged,
+         COALESCE(pg_catalog.sum(i.size_bytes) FILTER (
+           WHERE i.verdict IN ('unused', 'duplicate', 'redundant', 'invalid')), 0) AS wasted,
+         (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                   'verdict', v.verdict, 'count', COALESCE(g.n, 0), 'bytes', COALESCE(g.bytes, 0)) ORDER BY v.o)
+            FROM (VALUES ('ok', 1), ('write_heavy', 2), ('rarely_used', 3), ('redundant', 4),
+                         ('duplicate', 5), ('unused', 6), ('invalid', 7)) v(verdict, o)
+            LEFT JOIN (SELECT j.verdict, pg_catalog.count(*) AS n, pg_catalog.sum(j.size_bytes) AS bytes
+                         FROM i j GROUP BY j.verdict) g ON g.verdict = v.verdict) AS by_verdict,
+         COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                    'schemaname', i.schemaname, 'tablename', i.tablename, 'indexname', i.indexname,
+                    'kind', i.kind, 'access_method', i.access_method, 'size_bytes', i.size_bytes,
+                    'idx_scan', i.idx_scan, 'table_writes', i.table_writes,
+                    'statements_using', i.statements_using, 'score', i.score, 'verdict', i.verdict,
+                    'reason', i.reason, 'action', i.action,
+                    'queries', CASE WHEN i.statements_using > 0 THEN (
+                       SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                'queryid', q.queryid, 'calls', q.calls, 'query', pg_catalog.left(q.query, 2000),
+                                'username', pg_catalog.pg_get_userbyid(q.userid)::text) ORDER BY q.calls DESC, q.queryid)
+                         FROM (SELECT iq.* FROM medianest_perf.index_queries(i.indexrelid::regclass) iq
+                                ORDER BY iq.calls DESC, iq.queryid LIMIT idx_q) q) END) ORDER BY i.k)
+                    FILTER (WHERE i.verdict <> 'ok' AND i.k <= idx_n), '[]') AS items
+    INTO x
+    FROM i;
+  doc := doc || pg_catalog.jsonb_build_object('indexes', pg_catalog.jsonb_build_object(
+    'count', x.n, 'bytes', x.bytes, 'flagged', x.flagged, 'wasted_bytes', x.wasted,
+    'by_verdict', x.by_verdict, 'items', x.items));
+
+  ------------------------------------------------------ bloat (optional)
+  IF pg_catalog.to_regclass('medianest_perf.bloat_report') IS NOT NULL THEN
+    SELECT * INTO b FROM medianest_perf.bloat_inputs();
+    IF b.available THEN
+      SELECT pg_catalog.count(*) AS n,
+             COALESCE(pg_catalog.sum((e->>'total_bytes')::double precision), 0) AS total,
+             COALESCE(pg_catalog.sum((e->>'reclaimable_bytes')::double precision), 0) AS reclaimable,
+             pg_catalog.count(*) FILTER (WHERE (e->>'reclaimable_bytes')::double precision > 0) AS bloated,
+             pg_catalog.count(*) FILTER (WHERE COALESCE(e->>'action', 'none') <> 'none') AS actions,
+             COALESCE((SELECT pg_catalog.jsonb_agg(t.e ORDER BY t.k)
+                         FROM (SELECT r AS e, pg_catalog.row_number() OVER (
+                                        ORDER BY (r->>'reclaimable_bytes')::double precision DESC,
+                                                 r->>'schemaname', r->>'relname') AS k
+                                 FROM pg_catalog.jsonb_array_elements(b.relations) r
+                                WHERE (r->>'reclaimable_bytes')::double precision > 0) t
+                        WHERE t.k <= bloat_n), '[]') AS items
+        INTO x
+        FROM pg_catalog.jsonb_array_elements(b.relations) e;
+      sec := pg_catalog.jsonb_build_object(
+        'available', true, 'measured_at', b.measured_at, 'relations', x.n, 'total_bytes', x.total,
+        'reclaimable_bytes', x.reclaimable, 'bloated', x.bloated, 'actions', x.actions, 'items', x.items);
+    ELSE
+      sec := pg_catalog.jsonb_build_object('available', false, 'reason',
+        CASE WHEN bloat_age < 0 THEN 'medianest_perf.bloat_cache_max_age = -1 leaves bloat out of the report'
+             WHEN NOT medianest_perf.can_read('medianest_perf.bloat_report')
+               THEN 'measuring bloat needs superuser or membership in pg_stat_scan_tables'
+             ELSE 'bloat_report failed (the warning above says why)' END);
+    END IF;
+    doc := doc || pg_catalog.jsonb_build_object('bloat', sec);
+  END IF;
+
+  -------------------------------------------------- index advice (optional)
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_proc p
+              WHERE p.pronamespace = 'medianest_perf'::regnamespace AND p.proname = 'index_advice') THEN
+    SELECT * INTO a FROM medianest_perf.advice_inputs();
+    IF a.available THEN
+      sec := pg_catalog.jsonb_build_object(
+        'available', true, 'advised_at', a.advised_at,
+        'time_limit_ms', (SELECT s.advice_time_limit_ms FROM medianest_perf.health_settings() s),
+        'items', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                    'rank', e->'rank', 'table_name', e->'table_name', 'key_columns', e->'key_columns',
+                    'include_columns', e->'include_columns', 'predicate', e->'predicate',
+                    'estimated_size_bytes', e->'estimated_size_bytes',
+                    'workload_cost_before', e->'workload_cost_before',
+                    'workload_cost_after', e->'workload_cost_after',
+                    'improvement_pct', e->'improvement_pct', 'write_penalty', e->'write_penalty',
+                    'statements', CASE WHEN pg_catalog.jsonb_typeof(e->'queries') = 'array'
+                                       THEN pg_catalog.jsonb_array_length(e->'queries') END,
+                    'ddl', e->'ddl') ORDER BY o.k)
+             FROM pg_catalog.jsonb_array_elements(a.advice) WITH ORDINALITY o(e, k)), '[]'));
+    ELSE
+      sec := pg_catalog.jsonb_build_object('available', false, 'reason',
+        CASE WHEN advice_age < 0 THEN 'medianest_perf.advice_cache_max_age = -1 leaves the index advisor out of the report'
+             WHEN NOT preloaded THEN 'the index advisor plans the recorded statements: medianest_perf must be in shared_preload_libraries'
+             WHEN a.advice ? 'error' THEN 'index_advice() failed: ' || (a.advice->>'error')
+             ELSE 'the index advisor is not available to this role (EXECUTE on index_advice)' END);
+    END IF;
+    doc := doc || pg_catalog.jsonb_build_object('index_advice', sec);
+  END IF;
+
+  --------------------------------------------------------------- settings
+  doc := doc || pg_catalog.jsonb_build_object('settings', (
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+             'name', s.name, 'setting', pg_catalog.current_setting(s.name, true), 'source', s.source,
+             'description', s.short_desc)
+             ORDER BY s.name LIKE 'medianest\_perf.%', s.name COLLATE "C")
+      FROM pg_catalog.pg_settings s
+     WHERE s.name IN ('shared_buffers', 'effective_cache_size', 'work_mem', 'maintenance_work_mem',
+                      'max_connections', 'random_page_cost', 'effective_io_concurrency',
+                      'default_statistics_target', 'jit', 'autovacuum', 'track_io_timing',
+                      'shared_preload_libraries', 'idle_in_transaction_session_timeout',
+                      'statement_timeout', 'max_parallel_workers_per_gather',
+                      'medianest_perf.track', 'medianest_perf.slow_query_ms',
+                      'medianest_perf.critical_query_ms', 'medianest_perf.slow_query_plan',
+                      'medianest_perf.max_statements', 'medianest_perf.n_plus_one',
+                      'medianest_perf.n_plus_one_min_repeats')
+        OR (s.name LIKE 'medianest\_perf.%' AND s.source NOT IN ('default', 'override'))));
+
+  RETURN doc || pg_catalog.jsonb_build_object(
+    'data_ms', 1000 * pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - started));
+END;
+$fn$;
+
+COMMENT ON FUNCTION medianest_perf.report_data() IS
+  'Everything report() shows, as one jsonb document: health, recommendations, top statements with histograms, slow executions, N+1 incidents, index verdicts, bloat and index advice when those parts are installed, settings; bounded lists, read through the views (other users'' texts masked as there)';
+
+CREATE FUNCTION medianest_perf.report_css()
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $css$
+  SELECT $$
+:root{--bg:#f3f5f9;--card:#fff;--ink:#1c2333;--muted:#566074;--faint:#8a93a5;--line:#e2e6ee;--track:#edf0f5;
+--accent:#3a6ad6;--accent2:#9cb6ee;--good:#2a9d68;--fair:#8db43a;--poor:#e39a2c;--bad:#d8473f;
+--crit:#d8473f;--warn:#e39a2c;--info:#4a84c4;--code:#f2f4f8;--head:#18213a;
+--mono:ui-monospace,"SFMono-Regular",Menlo,Consolas,"Liberation Mono","DejaVu Sans Mono",monospace}
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"DejaVu Sans",sans-serif}
+.wrap{max-width:1180px;margin:0 auto;padding:0 28px}
+header.top{background:var(--head);color:#fff;padding:26px 0 0}
+header.top .brand{font:600 12px/1 var(--mono);letter-spacing:.12em;text-transform:uppercase;color:#9fb3dd}
+header.top h1{margin:8px 0 4px;font-size:26px;font-weight:650;letter-spacing:-.01em}
+header.top h1 .db{color:#c9d7f7}
+header.top .meta{margin:0;color:#b5c0d8;font-size:13px}
+header.top nav{margin-top:18px;display:flex;flex-wrap:wrap;gap:2px}
+header.top nav a{color:#d5def2;text-decoration:none;font-size:13px;padding:8px 12px;border-radius:8px 8px 0 0}
+header.top nav a:hover{background:#263253;color:#fff}
+main{padding:24px 0 40px}
+section{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:22px 26px;margin:0 0 22px;box-shadow:0 1px 2px rgba(20,30,60,.04)}
+h2{font-size:19px;margin:0 0 4px;letter-spacing:-.005em}
+h3{font-size:15px;margin:22px 0 10px}
+.sub{color:var(--muted);margin:0 0 16px;max-width:900px}
+.note{color:var(--muted);background:var(--code);border-radius:8px;padding:10px 14px;margin:8px 0}
+.more{color:var(--muted);font-size:13px;margin:10px 0 0}
+a{color:var(--accent)}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th{text-align:left;font-weight:600;color:var(--muted);border-bottom:2px solid var(--line);padding:7px 8px;white-space:nowrap;font-size:12px}
+td{border-bottom:1px solid var(--line);padding:8px 8px;vertical-align:top}
+tr:last-child td{border-bottom:0}
+th.main{width:56%}
+.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+code,pre{font-family:var(--mono);font-size:12px}
+code{background:var(--code);border-radius:4px;padding:1px 5px;overflow-wrap:anywhere}
+code.q{display:block;background:none;padding:0;color:#23304d;white-space:pre-wrap;overflow-wrap:anywhere}
+pre{background:var(--code);padding:10px 12px;border-radius:8px;overflow:auto;white-space:pre-wrap;overflow-wrap:anywhere;max-height:460px;margin:6px 0}
+.dim{color:var(--faint);font-size:12px}
+details{margin-top:4px}
+details summary{cursor:pointer;color:var(--accent);font-size:12px;user-select:none}
+details[open] summary{margin-bottom:4px}
+.pill{display:inline-block;padding:2px 9px;border-radius:999px;font-size:11px;font-weight:650;letter-spacing:.03em;white-space:nowrap}
+.pill.critical{background:#fbe1df;color:#a3241d}
+.pill.warning{background:#fcefd8;color:#8a5400}
+.pill.info{background:#e0ebf8;color:#1f4f8c}
+.pill.neutral{background:var(--track);color:var(--muted)}
+.pill.v-unused,.pill.v-invalid{background:#fbe1df;color:#a3241d}
+.pill.v-duplicate{background:#fde6d8;color:#98400f}
+.pill.v-redundant{background:#dff0fa;color:#1b5d86}
+.pill.v-rarely_used{background:#fcf1cf;color:#7a5b00}
+.pill.v-write_heavy{background:#efe3fa;color:#5c2a8a}
+.fix{margin-top:6px;display:flex;gap:8px;align-items:baseline}
+.fix>span{font-size:11px;font-weight:650;color:var(--good);text-transform:uppercase;letter-spacing:.05em;flex:none}
+.fix pre{margin:0;flex:1}
+.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:14px;background:none;border:0;padding:0;box-shadow:none}
+.kpi{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:12px 14px;border-top:4px solid var(--accent2)}
+.kpi .k{font-size:12px;color:var(--muted);font-weight:600}
+.kpis.n7,.kpis.n8{grid-template-columns:repeat(4,1fr)}
+.kpi .v{white-space:nowrap;font-size:24px;font-weight:700;letter-spacing:-.02em;margin:2px 0;font-variant-numeric:tabular-nums}
+.kpi .v span{font-size:15px;color:var(--muted);font-weight:600;margin-left:4px}
+.kpi .s{font-size:12px;color:var(--faint)}
+.kpi.good{border-top-color:var(--good)} .kpi.fair{border-top-color:var(--fair)}
+.kpi.poor{border-top-color:var(--poor)} .kpi.bad{border-top-color:var(--bad)}
+.health{display:flex;gap:28px;align-items:center;flex-wrap:wrap}
+.health .ring-box{text-align:center;flex:none}
+.health .ring-box div{color:var(--muted);font-size:12px;margin-top:-4px}
+.health .bars-box{flex:1;min-width:420px}
+table.scores td{border:0;padding:5px 8px;vertical-align:middle}
+table.scores td.comp{font-weight:600;white-space:nowrap;width:1%}
+table.scores td.meter{width:1%}
+svg.chart.meter{max-width:none}
+.grade{display:inline-block;min-width:30px;text-align:center;padding:1px 6px;border-radius:6px;font-weight:700;font-size:12px;color:#fff}
+.grade.good{background:var(--good)} .grade.fair{background:var(--fair)} .grade.poor{background:var(--poor)} .grade.bad{background:var(--bad)} .grade.none{background:#b9c0cc}
+details.rest{margin-top:12px}
+details.rest>summary{font-size:13px}
+tr.idx code{overflow-wrap:normal}
+.charts{margin:4px 0 8px}
+.chart{max-width:100%;height:auto;display:block}
+.hists{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:18px}
+figure{margin:0;border:1px solid var(--line);border-radius:10px;padding:12px 12px 8px}
+figcaption{font-size:12px;margin-bottom:6px;display:flex;gap:8px;align-items:baseline}
+figcaption code{background:none;padding:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;min-width:0}
+.legend{font-size:12px;color:var(--muted);margin-top:2px}
+.legend b{font-weight:600}
+.lp50{color:var(--good)} .lp95{color:#b8741a} .lp99{color:var(--bad)}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:6px 18px;margin:0 0 18px;font-size:13px}
+dl.facts dt{color:var(--muted)} dl.facts dd{margin:0}
+footer{color:var(--faint);font-size:12px;text-align:center;padding:0 0 30px}
+svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"DejaVu Sans",sans-serif;font-size:11px;fill:var(--muted)}
+svg text.mono{font-family:var(--mono);font-size:12px}
+svg text.lbl{fill:var(--ink)}
+svg text.val{fill:var(--ink);font-size:12px}
+svg text.tick{fill:var(--faint)}
+svg .track{fill:var(--track)}
+svg .bar{fill:var(--accent)}
+svg .bar.alt{fill:#6b8fe0}
+svg .bar.critical{fill:var(--crit)} svg .bar.warning{fill:var(--warn)} svg .bar.info{fill:var(--info)}
+svg .bar.good{fill:var(--good)} svg .bar.fair{fill:var(--fair)} svg .bar.poor{fill:var(--poor)} svg .bar.bad{fill:var(--bad)} svg .bar.none{fill:#c3c9d4}
+svg .bar.table{fill:#3a6ad6} svg .bar.index{fill:#8a63d2} svg .bar.toast{fill:#4aa3a0}
+svg .bar.before{fill:#c3cad8} svg .bar.after{fill:var(--good)}
+svg .bar.n_plus_one{fill:var(--crit)} svg .bar.repeated_identical{fill:var(--info)} svg .bar.write_loop{fill:var(--warn)}
+svg .grid{stroke:var(--line);stroke-width:1}
+svg .grid.light{stroke-dasharray:2 4}
+svg .axis{stroke:#b9c0cf;stroke-width:1}
+svg .hbar{fill:var(--accent)}
+svg .hbar:hover,svg g:hover .bar{opacity:.8}
+svg .pct{stroke-width:1.5;stroke-dasharray:4 3}
+svg .pct.p50{stroke:var(--good)} svg .pct.p95{stroke:var(--warn)} svg .pct.p99{stroke:var(--bad)}
+svg text.pctl{font-size:11px;font-weight:600}
+svg text.pctl.p50{fill:var(--good)} svg text.pctl.p95{fill:#b8741a} svg text.pctl.p99{fill:var(--bad)}
+svg .dot{stroke:#fff;stroke-width:1.5;fill-opacity:.9}
+svg .dot.warning{fill:var(--warn)} svg .dot.critical{fill:var(--crit)}
+svg .threshold{stroke-width:1;stroke-dasharray:6 4}
+svg .threshold.slow{stroke:var(--warn)} svg .threshold.critical{stroke:var(--crit)}
+svg text.thl.slow{fill:#b8741a} svg text.thl.critical{fill:var(--crit)}
+svg .ring{fill:none;stroke:var(--track);stroke-width:14}
+svg .arc{fill:none;stroke-width:14;stroke-linecap:round}
+svg .arc.good{stroke:var(--good)} svg .arc.fair{stroke:var(--fair)} svg .arc.poor{stroke:var(--poor)} svg .arc.bad{stroke:var(--bad)} svg .arc.none{stroke:none}
+svg text.gscore{font-size:42px;font-weight:700;fill:var(--ink)}
+svg text.ggrade{font-size:15px;font-weight:600;fill:var(--muted)}
+svg .seg.v-ok{fill:#c9d2e2} svg .seg.v-write_heavy{fill:#a77bd6} svg .seg.v-rarely_used{fill:#eec052}
+svg .seg.v-redundant{fill:#5aa9dc} svg .seg.v-duplicate{fill:#e7834f} svg .seg.v-unused{fill:var(--bad)} svg .seg.v-invalid{fill:#7c1d2a}
+@media (prefers-color-scheme:dark){
+:root{--bg:#10141d;--card:#171c28;--ink:#e3e8f2;--muted:#a3adc2;--faint:#7c869b;--line:#2a3142;--track:#232a3a;--code:#1f2533;--head:#0b0f17}
+code.q{color:#d5ddf0}
+.pill.critical,.pill.v-unused,.pill.v-invalid{background:#4a1d1b;color:#ffb4ad}
+.pill.warning{background:#4a3412;color:#ffd08a}
+.pill.info{background:#15314f;color:#a9cdf5}
+}
+@media print{header.top nav{display:none}section{break-inside:avoid-page;box-shadow:none}}
+$$
+$css$;
+
+COMMENT ON FUNCTION medianest_perf.report_css() IS
+  'The style sheet inlined in the HTML report (light and dark colour schemes, print)';
+
+-- Humanized name of a health component or figure: query_performance -> query performance.
+CREATE FUNCTION medianest_perf.report_label(name text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN pg_catalog.replace(pg_catalog.replace($1, 'n_plus_one', 'N+1'), '_', ' ');
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_label(text) IS
+  'A snake_case name as words, for the report';
+
+-- The value of a health figure as the report shows it.
+CREATE FUNCTION medianest_perf.report_figure(name text, value double precision)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN CASE WHEN $2 IS NULL THEN '-'
+                WHEN $1 ~ '(share|ratio|usage)$' THEN medianest_perf.report_pct($2)
+                WHEN $1 ~ '_s$' THEN medianest_perf.report_ms($2 * 1000)
+                ELSE medianest_perf.report_num(pg_catalog.round($2::numeric, 1)::double precision) END;
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_figure(text, double precision) IS
+  'A health() figure formatted by its kind: shares and ratios as percentages, seconds as durations, counts as numbers';
+
+CREATE FUNCTION medianest_perf.report_table(head text, first_rows text, more_rows text, more_label text DEFAULT 'more')
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN '<table><thead><tr>' || $1 || '</tr></thead><tbody>' || COALESCE($2, '') || '</tbody></table>'
+           || COALESCE('<details class="rest"><summary>' || $4 || '</summary><table><thead><tr>' || $1
+                       || '</tr></thead><tbody>' || $3 || '</tbody></table></details>', '');
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_table(text, text, text, text) IS
+  'An HTML table of the report: header cells, the first rows, and further rows folded under a <details> labelled more_label (markup in, markup out: the caller escapes)';
+
+CREATE FUNCTION medianest_perf.report_html(doc jsonb, started timestamptz DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  o text[] := '{}';
+  nav text[] := '{}';
+  kpi text[] := '{}';
+  s jsonb;
+  r record;
+  t text;
+  t2 text;
+  m_before double precision;
+  m_after double precision;
+  esc_db text := medianest_perf.html_escape(doc->>'database');
+BEGIN
+  ---------------------------------------------------------------- health
+  s := doc->'health';
+  SELECT x.score, x.grade INTO r
+    FROM pg_catalog.jsonb_to_recordset(s) AS x(component text, score double precision, grade text)
+   WHERE x.component = 'overall';
+  kpi := kpi || pg_catalog.format(
+    '<div class="kpi %s"><div class="k">Health</div><div class="v">%s<span>%s</span></div><div class="s">overall score of 100</div></div>',
+    medianest_perf.report_band(r.score), COALESCE(r.score::integer::text, '?'),
+    medianest_perf.html_escape(COALESCE(r.grade, '')));
+  nav := nav || '<a href="#health">Health</a>'::text;
+  o := o || pg_catalog.format(
+    '<section id="health"><h2>Health</h2><p class="sub">Each component is scored 0-100 from the figures behind it (100: nothing to worry about); the overall score is their weighted mean. The figure that pulls each component down most is named beside it.</p>'
+    '<div class="health"><div class="ring-box">%s<div>overall</div></div><div class="bars-box"><table class="scores"><tbody>%s</tbody></table></div></div></section>',
+    medianest_perf.report_svg_gauge(r.score, r.grade),
+    (SELECT pg_catalog.string_agg(pg_catalog.format(
+              '<tr><td class="comp">%s</td><td class="meter">%s</td><td class="num"><b>%s</b></td><td><span class="grade %s">%s</span></td><td class="dim">%s</td></tr>',
+              medianest_perf.html_escape(medianest_perf.report_label(x.component)),
+              medianest_perf.report_svg_meter(x.score, medianest_perf.report_label(x.component) || ' score'),
+              COALESCE(x.score::integer::text, '-'), medianest_perf.report_band(x.score),
+              medianest_perf.html_escape(COALESCE(x.grade, 'n/a')),
+              medianest_perf.html_escape(CASE WHEN x.note IS NOT NULL THEN x.note
+                                              WHEN x.weakest IS NULL THEN 'no figure available'
+                                              WHEN x.weakest_score >= 100 THEN 'every figure at its ideal'
+                                              ELSE pg_catalog.format('%s %s (sub-score %s)', medianest_perf.report_label(x.weakest),
+                                                     medianest_perf.report_figure(x.weakest, x.weakest_value),
+                                                     pg_catalog.round(x.weakest_score::numeric)) END)), '' ORDER BY x_e.ord)
+       FROM pg_catalog.jsonb_array_elements(s) WITH ORDINALITY AS x_e(v, ord)
+            CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(component text, score double precision, grade text,
+                                                                  note text, weakest text, weakest_value double precision,
+                                                                  weakest_score double precision)
+      WHERE x.component <> 'overall'));
+
+  ------------------------------------------------------- recommendations
+  s := doc->'recommendations';
+  kpi := kpi || pg_catalog.format(
+    '<div class="kpi %s"><div class="k">Findings</div><div class="v">%s</div><div class="s">%s critical, %s warning, %s info</div></div>',
+    CASE WHEN (s->>'critical')::bigint > 0 THEN 'bad' WHEN (s->>'warning')::bigint > 0 THEN 'poor' ELSE 'good' END,
+    medianest_perf.report_num((s->>'count')::double precision),
+    s->>'critical', s->>'warning', s->>'info');
+  nav := nav || '<a href="#recommendations">What to fix</a>'::text;
+  SELECT pg_catalog.string_agg(y.html, '' ORDER BY y.ord) FILTER (WHERE y.ord <= 10),
+           pg_catalog.string_agg(y.html, '' ORDER BY y.ord) FILTER (WHERE y.ord > 10)
+      INTO t, t2
+      FROM (SELECT x_e.ord, pg_catalog.format(
+           '<tr class="reco"><td><span class="pill %s">%s</span></td><td><div><b>%s</b> <code>%s</code></div><div>%s</div>%s</td><td class="num">%s</td></tr>',
+           medianest_perf.html_escape(x.severity), medianest_perf.html_escape(x.severity),
+           medianest_perf.html_escape(medianest_perf.report_label(x.category)),
+           medianest_perf.html_escape(x.object), medianest_perf.html_escape(x.finding),
+           COALESCE('<div class="fix"><span>fix</span><pre>' || medianest_perf.html_escape(x.action) || '</pre></div>', ''),
+           COALESCE(pg_catalog.round(x.impact::numeric, 1) || '%', '-')) AS html
+              FROM pg_catalog.jsonb_array_elements(s->'items') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(category text, severity text, object text,
+                                                                        finding text, action text, impact double precision)) y;
+  o := o || pg_catalog.format(
+    '<section id="recommendations"><h2>What to fix first</h2><p class="sub">%s findings in this database (connections and long transactions: the whole server): <span class="pill critical">%s critical</span> <span class="pill warning">%s warning</span> <span class="pill info">%s info</span>. Critical first, then by impact: the share of the statement time, database size or other resource the finding accounts for.</p>%s%s</section>',
+    medianest_perf.report_num((s->>'count')::double precision), s->>'critical', s->>'warning', s->>'info',
+    CASE WHEN t IS NULL THEN '<p class="note">Nothing to recommend.</p>'
+         ELSE medianest_perf.report_table('<th>severity</th><th class="main">finding and fix</th><th class="num">impact</th>', t, t2,
+                                          pg_catalog.format('the next %s findings', pg_catalog.jsonb_array_length(s->'items') - 10)) END,
+    CASE WHEN (s->>'count')::bigint > pg_catalog.jsonb_array_length(s->'items')
+         THEN pg_catalog.format('<p class="more">%s more: <code>SELECT * FROM medianest_perf.recommendations;</code></p>',
+                                (s->>'count')::bigint - pg_catalog.jsonb_array_length(s->'items'))
+         ELSE '' END);
+
+  ------------------------------------------------------------ statements
+  s := doc->'statements';
+  nav := nav || '<a href="#statements">Statements</a>'::text;
+  IF s IS NULL THEN
+    o := o || '<section id="statements"><h2>Top statements by total time</h2><p class="note">medianest_perf is not in shared_preload_libraries: there are no statement statistics, slow queries or N+1 incidents.</p></section>'::text;
+  ELSE
+    kpi := kpi || pg_catalog.format(
+      '<div class="kpi"><div class="k">Execution time</div><div class="v">%s</div><div class="s">%s calls of %s statements</div></div>',
+      medianest_perf.report_ms((s->>'total_time_ms')::double precision),
+      medianest_perf.report_num((s->>'calls')::double precision),
+      medianest_perf.report_num((s->>'count')::double precision));
+    o := o || pg_catalog.format(
+      '<section id="statements"><h2>Top statements by total time</h2><p class="sub">%s statements recorded in database <b>%s</b>: %s calls, %s of execution time since %s%s. The %s that take the most time:</p>',
+      medianest_perf.report_num((s->>'count')::double precision), esc_db,
+      medianest_perf.report_num((s->>'calls')::double precision),
+      medianest_perf.report_ms((s->>'total_time_ms')::double precision),
+      medianest_perf.html_escape(pg_catalog.to_char((s->'store'->>'stats_reset')::timestamptz, 'YYYY-MM-DD HH24:MI:SS TZ')),
+      CASE WHEN (s->'store'->>'evicted_entries')::bigint > 0
+           THEN pg_catalog.format(' (%s entries were evicted for room: raise medianest_perf.max_statements = %s to keep more)',
+                                  medianest_perf.report_num((s->'store'->>'evicted_entries')::double precision),
+                                  s->'store'->>'max_entries')
+           ELSE '' END,
+      pg_catalog.jsonb_array_length(s->'items'));
+    IF pg_catalog.jsonb_array_length(s->'items') = 0 THEN
+      o := o || '<p class="note">No statement recorded yet.</p></section>'::text;
+    ELSE
+      SELECT medianest_perf.report_svg_bars(
+               pg_catalog.array_agg('#' || x.rank || ' ' || x.query ORDER BY x.rank),
+               pg_catalog.array_agg(x.total_time_ms ORDER BY x.rank),
+               pg_catalog.array_agg(medianest_perf.report_ms(x.total_time_ms) || '  ' || medianest_perf.report_pct(x.share) ORDER BY x.rank),
+               pg_catalog.array_agg(medianest_perf.report_cut(x.query, 300) || ' - ' || medianest_perf.report_num(x.calls)
+                                    || ' calls, mean ' || medianest_perf.report_ms(x.mean_time_ms) ORDER BY x.rank),
+               NULL, 52, NULL, 'total execution time of the top statements') AS chart,
+             pg_catalog.string_agg(pg_catalog.format(
+               '<tr class="stmt"><td class="num">%s</td><td><code class="q">%s</code><div class="dim">%s%s%s%s</div>%s</td>'
+               '<td class="num">%s</td><td class="num">%s</td><td class="num">%s</td><td class="num">%s</td>'
+               '<td class="num">%s</td><td class="num">%s</td><td class="num">%s</td><td class="num">%s</td></tr>',
+               x.rank, medianest_perf.html_escape(medianest_perf.report_cut(x.query, 160)),
+               medianest_perf.html_escape('user ' || COALESCE(x.username, '?')),
+               COALESCE(' · queryid ' || x.queryid, ''),
+               CASE WHEN NOT x.toplevel THEN ' · nested' ELSE '' END,
+               CASE WHEN x.slow_calls > 0 THEN pg_catalog.format(' · <b>%s slow</b> (%s critical)', x.slow_calls, x.critical_calls) ELSE '' END,
+               CASE WHEN pg_catalog.length(pg_catalog.regexp_replace(x.query, '\s+', ' ', 'g')) > 160
+                    THEN '<details><summary>full text</summary><pre>' || medianest_perf.html_escape(x.query)
+                         || CASE WHEN x.query_length > 4000 THEN '…' ELSE '' END || '</pre></details>'
+                    ELSE '' END,
+               medianest_perf.report_num(x.calls), medianest_perf.report_ms(x.total_time_ms),
+               medianest_perf.report_pct(x.share), medianest_perf.report_ms(x.mean_time_ms),
+               medianest_perf.report_ms(x.p50_ms), medianest_perf.report_ms(x.p95_ms),
+               medianest_perf.report_ms(x.p99_ms), medianest_perf.report_num(pg_catalog.round((x.rows::numeric / NULLIF(x.calls, 0)), 1)::double precision)),
+               '' ORDER BY x.rank) AS body
+        INTO r
+        FROM pg_catalog.jsonb_to_recordset(s->'items') AS x(rank integer, queryid bigint, username text, toplevel boolean,
+               query text, query_length integer, calls bigint, rows bigint, total_time_ms double precision,
+               mean_time_ms double precision, p50_ms double precision, p95_ms double precision, p99_ms double precision,
+               share double precision, slow_calls bigint, critical_calls bigint);
+      o := o || pg_catalog.format(
+        '<div class="charts">%s</div><table><thead><tr><th class="num">#</th><th class="main">statement</th><th class="num">calls</th><th class="num">total</th><th class="num">share</th><th class="num">mean</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th><th class="num">rows/call</th></tr></thead><tbody>%s</tbody></table>',
+        r.chart, r.body);
+      SELECT pg_catalog.string_agg(pg_catalog.format(
+               '<figure class="hist"><figcaption><b>#%s</b><code>%s</code></figcaption>%s'
+               '<div class="legend"><b class="lp50">p50</b> %s · <b class="lp95">p95</b> %s · <b class="lp99">p99</b> %s · max %s · %s calls</div></figure>',
+               x.rank, medianest_perf.html_escape(medianest_perf.report_cut(x.query, 90)),
+               medianest_perf.report_svg_histogram(
+                 medianest_perf.report_array(x.histogram->'lo')::double precision[],
+                 medianest_perf.report_array(x.histogram->'hi')::double precision[],
+                 medianest_perf.report_array(x.histogram->'calls')::bigint[],
+                 x.p50_ms, x.p95_ms, x.p99_ms, 'latency histogram of statement #' || x.rank),
+               medianest_perf.report_ms(x.p50_ms), medianest_perf.report_ms(x.p95_ms),
+               medianest_perf.report_ms(x.p99_ms), medianest_perf.report_ms(x.max_time_ms),
+               medianest_perf.report_num(x.calls)), '' ORDER BY x.rank)
+        INTO t
+        FROM pg_catalog.jsonb_to_recordset(s->'items') AS x(rank integer, query text, calls bigint,
+               p50_ms double precision, p95_ms double precision, p99_ms double precision,
+               max_time_ms double precision, histogram jsonb)
+       WHERE x.histogram IS NOT NULL AND pg_catalog.jsonb_typeof(x.histogram->'lo') = 'array';
+      o := o || (COALESCE('<h3>Latency distribution of the top statements</h3><p class="sub">Calls per latency bucket (each bucket 10% wider than the one before) on a logarithmic time axis, with the 50th, 95th and 99th percentiles.</p><div class="hists">' || t || '</div>', '')
+                 || '</section>');
+    END IF;
+
+    ---------------------------------------------------------- slow queries
+    s := doc->'slow_queries';
+    nav := nav || '<a href="#slow-queries">Slow queries</a>'::text;
+    kpi := kpi || pg_catalog.format(
+      '<div class="kpi %s"><div class="k">Slow executions</div><div class="v">%s</div><div class="s">%s critical, captured with plans</div></div>',
+      CASE WHEN (s->>'critical')::bigint > 0 THEN 'bad' WHEN (s->>'count')::bigint > 0 THEN 'poor' ELSE 'good' END,
+      medianest_perf.report_num((s->>'count')::double precision), medianest_perf.report_num((s->>'critical')::double precision));
+    o := o || pg_catalog.format(
+      '<section id="slow-queries"><h2>Slow queries</h2><p class="sub">%s executions in this database were captured as slow, <span class="pill critical">%s critical</span>, by the thresholds in force when they ran (now medianest_perf.slow_query_ms = %s and critical_query_ms = %s, the dashed lines). The ring keeps the last %s slow executions of the whole server (%s overwritten so far). Each dot is one execution; point at it for the statement.</p>',
+      medianest_perf.report_num((s->>'count')::double precision),
+      medianest_perf.report_num((s->>'critical')::double precision),
+      medianest_perf.html_escape(COALESCE(s->>'slow_query_ms', '?')),
+      medianest_perf.html_escape(COALESCE(s->>'critical_query_ms', '?')),
+      medianest_perf.report_num((s->'ring'->>'max_entries')::double precision),
+      medianest_perf.report_num((s->'ring'->>'overwritten')::double precision));
+    IF (s->>'count')::bigint = 0 THEN
+      o := o || '<p class="note">No slow execution captured.</p></section>'::text;
+    ELSE
+      o := o || ('<div class="charts">' || medianest_perf.report_svg_timeline(
+        medianest_perf.report_array(s->'points'->'at')::double precision[],
+        medianest_perf.report_array(s->'points'->'ms')::double precision[],
+        medianest_perf.report_array(s->'points'->'severity'),
+        ARRAY(SELECT pg_catalog.to_char(pg_catalog.to_timestamp(a.v::double precision), 'YYYY-MM-DD HH24:MI:SS')
+                     || '  ' || medianest_perf.report_ms(m.v::double precision) || '  ' || q.v
+                FROM pg_catalog.jsonb_array_elements_text(s->'points'->'at') WITH ORDINALITY a(v, k)
+                JOIN pg_catalog.jsonb_array_elements_text(s->'points'->'ms') WITH ORDINALITY m(v, k) ON m.k = a.k
+                JOIN pg_catalog.jsonb_array_elements_text(s->'points'->'query') WITH ORDINALITY q(v, k) ON q.k = a.k
+               ORDER BY a.k),
+        (s->>'slow_ms')::double precision, (s->>'critical_ms')::double precision,
+        'slow executions over time, duration on a log scale') || '</div>');
+      SELECT pg_catalog.string_agg(y.html, '' ORDER BY y.ord) FILTER (WHERE y.ord <= 10),
+               pg_catalog.string_agg(y.html, '' ORDER BY y.ord) FILTER (WHERE y.ord > 10)
+          INTO t, t2
+          FROM (SELECT x_e.ord, pg_catalog.format(
+               '<tr class="slow"><td class="num">%s</td><td><span class="pill %s">%s</span></td><td class="num"><b>%s</b></td><td class="num">%s</td>'
+               '<td>%s<div class="dim">%s</div></td><td><code class="q">%s</code>%s</td></tr>',
+               medianest_perf.html_escape(pg_catalog.to_char(x.captured_at, 'MM-DD HH24:MI:SS')),
+               medianest_perf.html_escape(x.severity), medianest_perf.html_escape(x.severity),
+               medianest_perf.report_ms(x.duration_ms), medianest_perf.report_num(x.rows),
+               medianest_perf.html_escape(COALESCE(x.username, '?')),
+               medianest_perf.html_escape(COALESCE(NULLIF(x.application_name, ''), '-')
+                                          || ' · pid ' || x.pid
+                                          || CASE WHEN x.nesting_level > 0 THEN ' · nested' ELSE '' END),
+               medianest_perf.html_escape(medianest_perf.report_cut(x.query, 140)),
+               CASE WHEN x.plan IS NOT NULL OR pg_catalog.length(x.query) > 140 OR x.parameters IS NOT NULL THEN
+                 '<details><summary>' || CASE WHEN x.plan IS NOT NULL THEN 'plan' || CASE WHEN x.plan_analyzed THEN ' (with actual rows)' ELSE '' END
+                                              ELSE 'statement' END || '</summary>'
+                 || '<pre>' || medianest_perf.html_escape(x.query) || CASE WHEN x.query_truncated THEN '…' ELSE '' END || '</pre>'
+                 || COALESCE('<pre>' || medianest_perf.html_escape(x.parameters) || '</pre>', '')
+                 || COALESCE('<pre>' || medianest_perf.html_escape(x.plan) || CASE WHEN x.plan_truncated THEN E'\n…' ELSE '' END || '</pre>', '')
+                 || '</details>'
+               ELSE '' END) AS html
+                  FROM pg_catalog.jsonb_array_elements(s->'items') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(captured_at timestamptz, pid integer, username text,
+               application_name text, nesting_level integer, severity text, duration_ms double precision, rows bigint,
+               query text, query_truncated boolean, plan text, plan_truncated boolean, plan_analyzed boolean,
+               parameters text)) y;
+      o := o || pg_catalog.format(
+        '<h3>Newest first</h3>%s%s</section>',
+        medianest_perf.report_table('<th class="num">when</th><th>severity</th><th class="num">duration</th><th class="num">rows</th><th>user</th><th class="main">statement</th>',
+                                    t, t2, pg_catalog.format('%s more', pg_catalog.jsonb_array_length(s->'items') - 10)),
+        CASE WHEN (s->>'count')::bigint > pg_catalog.jsonb_array_length(s->'items')
+             THEN pg_catalog.format('<p class="more">%s older ones: <code>SELECT * FROM medianest_perf.slow_queries;</code></p>',
+                                    (s->>'count')::bigint - pg_catalog.jsonb_array_length(s->'items'))
+             ELSE '' END);
+    END IF;
+
+    ------------------------------------------------------------------ N+1
+    s := doc->'n_plus_one';
+    IF s IS NOT NULL THEN
+      nav := nav || '<a href="#n-plus-one">N+1</a>'::text;
+      kpi := kpi || pg_catalog.format(
+        '<div class="kpi %s"><div class="k">N+1 and loops</div><div class="v">%s</div><div class="s">batching saves about %s</div></div>',
+        CASE WHEN (s->>'count')::bigint > 0 THEN 'poor' ELSE 'good' END,
+        medianest_perf.report_num((s->>'count')::double precision),
+        medianest_perf.report_ms((s->>'estimated_saving_ms')::double precision));
+      o := o || pg_catalog.format(
+        '<section id="n-plus-one"><h2>N+1 queries, repeated statements and write loops</h2><p class="sub">%s incidents: a statement ran once per row of another (N+1), the same statement ran again and again with the same values (repeated), or rows were written one at a time (write loop), at least n_plus_one_min_repeats = %s times in one unit of work. Their calls took %s; the rewrite would save about %s of executor time (round trips come on top).</p>',
+        medianest_perf.report_num((s->>'count')::double precision),
+        medianest_perf.html_escape(COALESCE(s->>'min_repeats', '?')),
+        medianest_perf.report_ms((s->>'total_time_ms')::double precision),
+        medianest_perf.report_ms((s->>'estimated_saving_ms')::double precision));
+      IF (s->>'count')::bigint = 0 THEN
+        o := o || '<p class="note">No incident detected.</p></section>'::text;
+      ELSE
+        SELECT medianest_perf.report_svg_bars(
+                 pg_catalog.array_agg(medianest_perf.report_label(y.kind) || ': ' || y.repeated_query ORDER BY y.ord) FILTER (WHERE y.ord <= 10),
+                 pg_catalog.array_agg(y.estimated_saving_ms ORDER BY y.ord) FILTER (WHERE y.ord <= 10),
+                 pg_catalog.array_agg('saves ' || medianest_perf.report_ms(y.estimated_saving_ms) ORDER BY y.ord) FILTER (WHERE y.ord <= 10),
+                 pg_catalog.array_agg(medianest_perf.report_cut(y.repeated_query, 300) ORDER BY y.ord) FILTER (WHERE y.ord <= 10),
+                 pg_catalog.array_agg(y.kind ORDER BY y.ord) FILTER (WHERE y.ord <= 10),
+                 56, NULL, 'executor time the rewrites would save') AS chart,
+               pg_catalog.string_agg(y.html, '' ORDER BY y.ord) FILTER (WHERE y.ord <= 10) AS body,
+               pg_catalog.string_agg(y.html, '' ORDER BY y.ord) FILTER (WHERE y.ord > 10) AS more
+          INTO r
+          FROM (SELECT x_e.ord, x.*, pg_catalog.format(
+                 '<tr class="np"><td><span class="pill %s">%s</span></td><td><code class="q">%s</code>%s<div class="dim">%s</div>%s</td>'
+                 '<td class="num">%s</td><td class="num">%s</td><td class="num">%s</td><td class="num">%s</td><td class="num"><b>%s</b></td></tr>',
+                 CASE x.kind WHEN 'n_plus_one' THEN 'critical' WHEN 'write_loop' THEN 'warning' ELSE 'info' END,
+                 medianest_perf.html_escape(medianest_perf.report_label(x.kind)),
+                 medianest_perf.html_escape(medianest_perf.report_cut(x.repeated_query, 140)),
+                 COALESCE('<div class="dim">driven by <code>' || medianest_perf.html_escape(medianest_perf.report_cut(x.source_query, 110)) || '</code></div>', ''),
+                 medianest_perf.html_escape('application ' || COALESCE(NULLIF(x.application_name, ''), '-') || ' · user ' || COALESCE(x.username, '?')
+                                            || ' · last seen ' || pg_catalog.to_char(x.last_seen, 'YYYY-MM-DD HH24:MI:SS')),
+                 COALESCE('<div class="fix"><span>rewrite</span><pre>' || medianest_perf.html_escape(x.suggestion) || '</pre></div>', ''),
+                 medianest_perf.report_num(x.occurrences), medianest_perf.report_num(x.max_repeats),
+                 medianest_perf.report_num(x.total_repeated_calls), medianest_perf.report_ms(x.total_time_ms),
+                 medianest_perf.report_ms(x.estimated_saving_ms)) AS html
+          FROM pg_catalog.jsonb_array_elements(s->'items') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(kind text, application_name text, username text,
+                 source_query text, repeated_query text, occurrences bigint, max_repeats bigint,
+                 total_repeated_calls bigint, total_time_ms double precision, estimated_saving_ms double precision,
+                 suggestion text, last_seen timestamptz)) y;
+        o := o || pg_catalog.format(
+          '<div class="charts">%s</div>%s%s</section>',
+          r.chart,
+          medianest_perf.report_table('<th>kind</th><th class="main">repeated statement and rewrite</th><th class="num">units of work</th><th class="num">max repeats</th><th class="num">calls</th><th class="num">time</th><th class="num">saving</th>',
+                                      r.body, r.more, pg_catalog.format('%s more', pg_catalog.jsonb_array_length(s->'items') - 10)),
+          CASE WHEN (s->>'count')::bigint > pg_catalog.jsonb_array_length(s->'items')
+               THEN pg_catalog.format('<p class="more">%s more: <code>SELECT * FROM medianest_perf.n_plus_one;</code></p>',
+                                      (s->>'count')::bigint - pg_catalog.jsonb_array_length(s->'items'))
+               ELSE '' END);
+      END IF;
+    END IF;
+  END IF;
+
+  --------------------------------------------------------------- indexes
+  s := doc->'indexes';
+  nav := nav || '<a href="#indexes">Indexes</a>'::text;
+  kpi := kpi || pg_catalog.format(
+    '<div class="kpi %s"><div class="k">Index space to free</div><div class="v">%s</div><div class="s">%s of %s indexes flagged</div></div>',
+    CASE WHEN (s->>'wasted_bytes')::bigint > 0 THEN 'poor' ELSE 'good' END,
+    pg_catalog.pg_size_pretty((s->>'wasted_bytes')::bigint),
+    medianest_perf.report_num((s->>'flagged')::double precision), medianest_perf.report_num((s->>'count')::double precision));
+  o := o || pg_catalog.format(
+    '<section id="indexes"><h2>Index verdicts</h2><p class="sub">%s indexes take %s. Unused, duplicate, redundant and invalid ones take %s that dropping them frees, and every write to their tables pays for them. Index space by verdict:</p><div class="charts">%s</div>',
+    medianest_perf.report_num((s->>'count')::double precision), pg_catalog.pg_size_pretty((s->>'bytes')::bigint),
+    pg_catalog.pg_size_pretty((s->>'wasted_bytes')::bigint),
+    (SELECT medianest_perf.report_svg_stack(
+              pg_catalog.array_agg(medianest_perf.report_label(x.verdict) ORDER BY x_e.ord),
+              pg_catalog.array_agg(x.bytes::double precision ORDER BY x_e.ord),
+              pg_catalog.array_agg('v-' || x.verdict ORDER BY x_e.ord),
+              pg_catalog.array_agg(x.count || ' (' || pg_catalog.pg_size_pretty(x.bytes) || ')' ORDER BY x_e.ord),
+              'index space by verdict')
+       FROM pg_catalog.jsonb_array_elements(s->'by_verdict') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(verdict text, count bigint, bytes bigint)
+      WHERE x.count > 0));
+  IF pg_catalog.jsonb_array_length(s->'items') = 0 THEN
+    o := o || '<p class="note">Every index earns its keep.</p></section>'::text;
+  ELSE
+    SELECT pg_catalog.string_agg(y.html, '' ORDER BY y.ord) FILTER (WHERE y.ord <= 10),
+             pg_catalog.string_agg(y.html, '' ORDER BY y.ord) FILTER (WHERE y.ord > 10)
+        INTO t, t2
+        FROM (SELECT x_e.ord, pg_catalog.format(
+             '<tr class="idx"><td><code>%s</code><div class="dim">on %s · %s</div></td><td><span class="pill v-%s">%s</span></td>'
+             '<td class="num">%s</td><td class="num">%s</td><td class="num">%s</td><td>%s%s%s</td></tr>',
+             medianest_perf.html_escape(pg_catalog.quote_ident(x.schemaname) || '.' || pg_catalog.quote_ident(x.indexname)),
+             medianest_perf.html_escape(pg_catalog.quote_ident(x.tablename)),
+             medianest_perf.html_escape(x.access_method || CASE WHEN x.kind = 'partitioned' THEN ', partitioned' ELSE '' END),
+             medianest_perf.html_escape(x.verdict), medianest_perf.html_escape(medianest_perf.report_label(x.verdict)),
+             pg_catalog.pg_size_pretty(x.size_bytes), medianest_perf.report_num(x.idx_scan),
+             COALESCE(medianest_perf.report_num(x.statements_using), '-'),
+             medianest_perf.html_escape(x.reason),
+             COALESCE('<div class="fix"><span>fix</span><pre>' || medianest_perf.html_escape(x.action) || '</pre></div>', ''),
+             CASE WHEN pg_catalog.jsonb_array_length(COALESCE(x.queries, '[]')) > 0 THEN
+               pg_catalog.format('<details><summary>statements using it (%s)</summary>%s</details>',
+                 x.statements_using,
+                 (SELECT pg_catalog.string_agg(pg_catalog.format('<pre>%s</pre><div class="dim">%s calls · user %s</div>',
+                           medianest_perf.html_escape(q.query), medianest_perf.report_num(q.calls),
+                           medianest_perf.html_escape(COALESCE(q.username, '?'))), '' ORDER BY q_e.k)
+                    FROM pg_catalog.jsonb_array_elements(x.queries) WITH ORDINALITY AS q_e(v, k) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(q_e.v) AS q(query text, calls bigint, username text)))
+             ELSE '' END) AS html
+                FROM pg_catalog.jsonb_array_elements(s->'items') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(schemaname text, tablename text, indexname text,
+             kind text, access_method text, size_bytes bigint, idx_scan bigint, statements_using bigint,
+             verdict text, reason text, action text, queries jsonb)) y;
+    o := o || pg_catalog.format(
+      '%s%s</section>',
+      medianest_perf.report_table('<th>index</th><th>verdict</th><th class="num">size</th><th class="num">scans</th><th class="num">statements</th><th class="main">why, and what to do</th>',
+                                  t, t2, pg_catalog.format('%s more', pg_catalog.jsonb_array_length(s->'items') - 10)),
+      CASE WHEN (s->>'flagged')::bigint > pg_catalog.jsonb_array_length(s->'items')
+           THEN pg_catalog.format('<p class="more">%s more: <code>SELECT * FROM medianest_perf.index_usage WHERE verdict &lt;&gt; &#39;ok&#39;;</code></p>',
+                                  (s->>'flagged')::bigint - pg_catalog.jsonb_array_length(s->'items'))
+           ELSE '' END);
+  END IF;
+
+  ----------------------------------------------------------------- bloat
+  s := doc->'bloat';
+  IF s IS NOT NULL THEN
+    nav := nav || '<a href="#bloat">Bloat</a>'::text;
+    IF NOT (s->>'available')::boolean THEN
+      o := o || pg_catalog.format('<section id="bloat"><h2>Bloat</h2><p class="note">%s.</p></section>',
+                                  medianest_perf.html_escape(s->>'reason'));
+    ELSE
+      kpi := kpi || pg_catalog.format(
+        '<div class="kpi %s"><div class="k">Bloat</div><div class="v">%s</div><div class="s">reclaimable in %s relations</div></div>',
+        CASE WHEN (s->>'actions')::bigint > 0 THEN 'poor' ELSE 'good' END,
+        pg_catalog.pg_size_pretty((s->>'reclaimable_bytes')::bigint), medianest_perf.report_num((s->>'bloated')::double precision));
+      o := o || pg_catalog.format(
+        '<section id="bloat"><h2>Bloat</h2><p class="sub">%s of the %s measured in %s tables and indexes could be given back by VACUUM, a rewrite or REINDEX (bloat_report, measured %s); %s relations reach the thresholds for an action.</p>',
+        pg_catalog.pg_size_pretty((s->>'reclaimable_bytes')::bigint), pg_catalog.pg_size_pretty((s->>'total_bytes')::bigint),
+        medianest_perf.report_num((s->>'relations')::double precision),
+        medianest_perf.html_escape(pg_catalog.to_char((s->>'measured_at')::timestamptz, 'YYYY-MM-DD HH24:MI:SS TZ')),
+        medianest_perf.report_num((s->>'actions')::double precision));
+      IF pg_catalog.jsonb_array_length(s->'items') = 0 THEN
+        o := o || '<p class="note">Nothing to reclaim.</p></section>'::text;
+      ELSE
+        SELECT medianest_perf.report_svg_bars(
+                 pg_catalog.array_agg(pg_catalog.quote_ident(x.schemaname) || '.' || pg_catalog.quote_ident(x.relname) ORDER BY x_e.ord),
+                 pg_catalog.array_agg(x.reclaimable_bytes::double precision ORDER BY x_e.ord),
+                 pg_catalog.array_agg(pg_catalog.pg_size_pretty(x.reclaimable_bytes) || '  of ' || pg_catalog.pg_size_pretty(x.total_bytes) ORDER BY x_e.ord),
+                 pg_catalog.array_agg(x.kind || ', ' || pg_catalog.round(x.bloat_pct::numeric, 1) || '% reclaimable' ORDER BY x_e.ord),
+                 pg_catalog.array_agg(CASE WHEN x.kind LIKE '%index' THEN 'index' WHEN x.kind LIKE 'toast%' THEN 'toast' ELSE 'table' END ORDER BY x_e.ord),
+                 44, NULL, 'reclaimable bytes per relation') AS chart,
+               pg_catalog.string_agg(pg_catalog.format(
+                 '<tr class="bloat"><td><code>%s</code><div class="dim">%s</div></td><td class="num">%s</td><td class="num"><b>%s</b></td><td class="num">%s</td><td>%s</td><td>%s%s</td></tr>',
+                 medianest_perf.html_escape(pg_catalog.quote_ident(x.schemaname) || '.' || pg_catalog.quote_ident(x.relname)),
+                 medianest_perf.html_escape(x.kind), pg_catalog.pg_size_pretty(x.total_bytes),
+                 pg_catalog.pg_size_pretty(x.reclaimable_bytes),
+                 pg_catalog.round(x.bloat_pct::numeric, 1) || '%'
+                   || CASE WHEN x.bloat_pct_error > 0 THEN ' ± ' || pg_catalog.round(x.bloat_pct_error::numeric, 1) ELSE '' END,
+                 medianest_perf.html_escape(x.method || CASE WHEN x.reliable THEN '' ELSE ' (unreliable)' END),
+                 CASE WHEN COALESCE(x.action, 'none') <> 'none'
+                      THEN '<div class="fix"><span>fix</span><pre>' || medianest_perf.html_escape(x.action) || ';</pre></div>'
+                      ELSE '<span class="dim">below the action thresholds</span>' END,
+                 COALESCE('<div class="dim">' || medianest_perf.html_escape(x.note) || '</div>', '')), '' ORDER BY x_e.ord) AS body
+          INTO r
+          FROM pg_catalog.jsonb_array_elements(s->'items') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(schemaname text, relname text, kind text,
+                 method text, total_bytes bigint, reclaimable_bytes bigint, bloat_pct double precision,
+                 bloat_pct_error double precision, reliable boolean, note text, action text);
+        o := o || pg_catalog.format(
+          '<div class="charts">%s</div><table><thead><tr><th>relation</th><th class="num">size</th><th class="num">reclaimable</th><th class="num">bloat</th><th>method</th><th class="main">action</th></tr></thead><tbody>%s</tbody></table>%s</section>',
+          r.chart, r.body,
+          CASE WHEN (s->>'bloated')::bigint > pg_catalog.jsonb_array_length(s->'items')
+               THEN pg_catalog.format('<p class="more">%s more: <code>SELECT * FROM medianest_perf.bloat_report;</code></p>',
+                                      (s->>'bloated')::bigint - pg_catalog.jsonb_array_length(s->'items'))
+               ELSE '' END);
+      END IF;
+    END IF;
+  END IF;
+
+  ---------------------------------------------------------- index advice
+  s := doc->'index_advice';
+  IF s IS NOT NULL THEN
+    nav := nav || '<a href="#index-advice">Missing indexes</a>'::text;
+    IF NOT (s->>'available')::boolean THEN
+      o := o || pg_catalog.format('<section id="index-advice"><h2>Missing indexes</h2><p class="note">%s.</p></section>',
+                                  medianest_perf.html_escape(s->>'reason'));
+    ELSE
+      -- the advisor's costs are cumulative: each index is added to those
+      -- ranked before it, so the first before and the last after bound it all
+      m_before := (s->'items'->0->>'workload_cost_before')::double precision;
+      m_after := (s->'items'->(pg_catalog.jsonb_array_length(s->'items') - 1)->>'workload_cost_after')::double precision;
+      kpi := kpi || pg_catalog.format(
+        '<div class="kpi %s"><div class="k">Missing indexes</div><div class="v">%s</div><div class="s">%s</div></div>',
+        CASE WHEN pg_catalog.jsonb_array_length(s->'items') > 0 THEN 'poor' ELSE 'good' END,
+        pg_catalog.jsonb_array_length(s->'items'),
+        CASE WHEN m_before > 0 THEN 'cut the workload cost by ' || medianest_perf.report_pct(1 - m_after / m_before)
+             ELSE 'advised by the planner' END);
+      o := o || pg_catalog.format(
+        '<section id="index-advice"><h2>Missing indexes</h2><p class="sub">The index advisor planned the recorded statements with hypothetical indexes (nothing was created or executed; advice of %s, time limit %s).%s Each row adds one index to those above it: the grey bar is the planner''s cost of the workload (each statement''s cost times its calls) before, the green one after.</p>',
+        medianest_perf.html_escape(pg_catalog.to_char((s->>'advised_at')::timestamptz, 'YYYY-MM-DD HH24:MI:SS TZ')),
+        medianest_perf.report_ms((s->>'time_limit_ms')::double precision),
+        CASE WHEN m_before > 0 THEN pg_catalog.format(' With all %s indexes the workload cost falls from %s to %s (%s).',
+               pg_catalog.jsonb_array_length(s->'items'), medianest_perf.report_num(pg_catalog.round(m_before)),
+               medianest_perf.report_num(pg_catalog.round(m_after)), '-' || medianest_perf.report_pct(1 - m_after / m_before))
+             ELSE '' END);
+      IF pg_catalog.jsonb_array_length(s->'items') = 0 THEN
+        o := o || '<p class="note">No index would help the recorded workload enough.</p></section>'::text;
+      ELSE
+        SELECT medianest_perf.report_svg_pairs(
+                 pg_catalog.array_agg('+ ' || x.table_name || ' (' || pg_catalog.array_to_string(x.key_columns, ', ') || ')' ORDER BY x_e.ord),
+                 pg_catalog.array_agg(x.workload_cost_before ORDER BY x_e.ord),
+                 pg_catalog.array_agg(x.workload_cost_after ORDER BY x_e.ord),
+                 pg_catalog.array_agg(x.ddl ORDER BY x_e.ord), 'workload cost before and after each index') AS chart,
+               pg_catalog.string_agg(pg_catalog.format(
+                 '<tr class="advice"><td class="num">%s</td><td><code>%s (%s)</code><div class="dim">%s%s</div></td><td class="num">%s</td>'
+                 '<td class="num">%s → %s</td><td class="num"><b>%s</b></td><td class="num">%s</td></tr>',
+                 x_e.ord, medianest_perf.html_escape(x.table_name),
+                 medianest_perf.html_escape(pg_catalog.array_to_string(x.key_columns, ', ')),
+                 medianest_perf.html_escape(COALESCE(' INCLUDE (' || NULLIF(pg_catalog.array_to_string(x.include_columns, ', '), '') || ')', '')),
+                 medianest_perf.html_escape(COALESCE(' WHERE ' || x.predicate, '')),
+                 pg_catalog.pg_size_pretty(x.estimated_size_bytes),
+                 medianest_perf.report_num(pg_catalog.round(x.workload_cost_before)), medianest_perf.report_num(pg_catalog.round(x.workload_cost_after)),
+                 COALESCE(pg_catalog.round(x.improvement_pct::numeric, 1) || '%', '-'),
+                 COALESCE(x.statements::text, '-')), '' ORDER BY x_e.ord) AS body,
+               pg_catalog.string_agg(medianest_perf.html_escape(x.ddl), E'\n' ORDER BY x_e.ord) AS ddl
+          INTO r
+          FROM pg_catalog.jsonb_array_elements(s->'items') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(table_name text, key_columns text[],
+                 include_columns text[], predicate text, estimated_size_bytes bigint,
+                 workload_cost_before double precision, workload_cost_after double precision,
+                 improvement_pct double precision, statements integer, ddl text);
+        o := o || pg_catalog.format(
+          '<div class="charts">%s</div><table><thead><tr><th class="num">#</th><th>index</th><th class="num">estimated size</th><th class="num">workload cost</th><th class="num">saved on the statements it helps</th><th class="num">statements</th></tr></thead><tbody>%s</tbody></table>'
+          '<h3>The DDL</h3><p class="sub">CONCURRENTLY does not block writes; run it outside a transaction block (in psql: <code>SELECT ddl FROM medianest_perf.index_advice() \gexec</code>).</p><pre class="ddl">%s</pre></section>',
+          r.chart, r.body, r.ddl);
+      END IF;
+    END IF;
+  END IF;
+
+  ----------------------------------------------------------------- about
+  nav := nav || '<a href="#about">About</a>'::text;
+  SELECT pg_catalog.string_agg(pg_catalog.format(
+           '<tr><td><code>%s</code></td><td><b>%s</b></td><td class="dim">%s</td><td>%s</td></tr>',
+           medianest_perf.html_escape(x.name), medianest_perf.html_escape(COALESCE(x.setting, '')),
+           medianest_perf.html_escape(x.source), medianest_perf.html_escape(COALESCE(x.description, ''))), '' ORDER BY x_e.ord)
+    INTO t
+    FROM pg_catalog.jsonb_array_elements(doc->'settings') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(name text, setting text, source text,
+                                                                             description text);
+  o := o || pg_catalog.format(
+    '<section id="about"><h2>About this report</h2><dl class="facts">'
+    '<dt>database</dt><dd>%s</dd><dt>generated</dt><dd>%s, in %s</dd><dt>server</dt><dd>PostgreSQL %s</dd>'
+    '<dt>medianest_perf</dt><dd>%s%s</dd><dt>generated for</dt><dd>%s%s</dd>%s</dl>'
+    '<h3>Settings that matter</h3><table><thead><tr><th>setting</th><th>value</th><th>source</th><th>what it does</th></tr></thead><tbody>%s</tbody></table></section>',
+    esc_db,
+    medianest_perf.html_escape(pg_catalog.to_char((doc->>'generated_at')::timestamptz, 'YYYY-MM-DD HH24:MI:SS TZ')),
+    medianest_perf.report_ms(COALESCE(1000 * pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - started),
+                                      (doc->>'data_ms')::double precision)),
+    medianest_perf.html_escape(doc->>'server_version'),
+    medianest_perf.html_escape(COALESCE(doc->>'extension_version', '?')),
+    CASE WHEN (doc->>'preloaded')::boolean THEN '' ELSE ' (not in shared_preload_libraries: no statement statistics)' END,
+    medianest_perf.html_escape(doc->>'role'),
+    CASE WHEN (doc->>'sees_all_texts')::boolean THEN ' (sees every user''s statements)'
+         ELSE ' (other users'' statement texts are hidden: they need pg_read_all_stats to be shown)' END,
+    CASE WHEN doc ? 'statements' THEN pg_catalog.format(
+           '<dt>statement store</dt><dd>%s of %s entries, %s evicted, %s executions not recorded</dd>',
+           medianest_perf.report_num((doc->'statements'->'store'->>'entries')::double precision),
+           medianest_perf.report_num((doc->'statements'->'store'->>'max_entries')::double precision),
+           medianest_perf.report_num((doc->'statements'->'store'->>'evicted_entries')::double precision),
+           medianest_perf.report_num((doc->'statements'->'store'->>'dropped_samples')::double precision))
+         ELSE '' END,
+    COALESCE(t, ''));
+
+  RETURN pg_catalog.concat(
+    '<!DOCTYPE html>', E'\n', '<html lang="en">', E'\n', '<head>', E'\n', '<meta charset="utf-8">', E'\n',
+    '<meta http-equiv="Content-Security-Policy" content="default-src ''none''; style-src ''unsafe-inline''; img-src data:; base-uri ''none''; form-action ''none''">', E'\n',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">', E'\n',
+    '<meta name="generator" content="medianest_perf ', medianest_perf.html_escape(COALESCE(doc->>'extension_version', '')), '">', E'\n',
+    '<title>medianest_perf report: ', esc_db, '</title>', E'\n',
+    '<style>', medianest_perf.report_css(), '</style>', E'\n', '</head>', E'\n', '<body>', E'\n',
+    '<header class="top"><div class="wrap"><div class="brand">medianest_perf</div>',
+    '<h1>Performance report · <span class="db">', esc_db, '</span></h1>',
+    pg_catalog.format('<p class="meta">%s · PostgreSQL %s</p>',
+      medianest_perf.html_escape(pg_catalog.to_char((doc->>'generated_at')::timestamptz, 'YYYY-MM-DD HH24:MI:SS TZ')),
+      medianest_perf.html_escape(doc->>'server_version')),
+    '<nav>', pg_catalog.array_to_string(nav, ''), '</nav></div></header>', E'\n',
+    '<main class="wrap">', E'\n',
+    '<section class="kpis n', pg_catalog.cardinality(kpi), '" id="summary">', pg_catalog.array_to_string(kpi, ''), '</section>', E'\n',
+    pg_catalog.array_to_string(o, E'\n'), E'\n',
+    '</main>', E'\n',
+    '<footer>medianest_perf ', medianest_perf.html_escape(COALESCE(doc->>'extension_version', '')),
+    ' · one self-contained page: no script, no external resource</footer>', E'\n',
+    '</body>', E'\n', '</html>');
+END;
+$fn$;
+
+COMMENT ON FUNCTION medianest_perf.report_html(jsonb, timestamptz) IS
+  'Render a report_data() document as one self-contained HTML page (inline CSS and SVG, no script); started is when the report began, for the generation time it shows';
+
+CREATE FUNCTION medianest_perf.report_wrap(value text, width integer, indent text DEFAULT '')
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN $3 || pg_catalog.replace(pg_catalog.rtrim(pg_catalog.regexp_replace(
+             pg_catalog.btrim(pg_catalog.regexp_replace($1, '\s+', ' ', 'g')),
+             '(.{1,' || GREATEST($2, 10) || '})( |$)', E'\\1\n', 'g'), E'\n'), E'\n', E'\n' || $3);
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_wrap(text, integer, text) IS
+  'A text on lines of at most width characters (broken at spaces; a longer word keeps its line), each line starting with indent, for the text report';
+
+CREATE FUNCTION medianest_perf.report_text_bar(value double precision, max_value double precision, width integer)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN pg_catalog.repeat('#', CASE WHEN COALESCE($1, 0) <= 0 OR COALESCE($2, 0) <= 0 THEN 0
+                                       ELSE GREATEST(pg_catalog.round($1 / $2 * $3)::integer, 1) END);
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_text_bar(double precision, double precision, integer) IS
+  'A bar of # characters, value / max_value of width (at least one for a positive value), for the text report';
+
+CREATE FUNCTION medianest_perf.report_text_heading(title text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN E'\n== ' || $1 || ' ' || pg_catalog.repeat('=', GREATEST(96 - pg_catalog.length($1), 3)) || E'\n';
+END;
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_text_heading(text) IS
+  'A section heading of the text report: == title ====';
+
+CREATE FUNCTION medianest_perf.report_text_histogram(lo double precision[], calls bigint[])
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  -- bands of 1/d decade, d chosen so that the range fits in at most 16 lines
+  WITH u AS (
+    SELECT pg_catalog.log(x.lo::numeric)::double precision AS l, x.n
+      FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(lo, n)
+     WHERE x.lo > 0
+  ),
+  d AS (
+    SELECT GREATEST(1, LEAST(10, pg_catalog.floor(16 / GREATEST(pg_catalog.max(u.l) - pg_catalog.min(u.l) + 0.05, 0.1))))::integer AS per
+      FROM u
+  ),
+  b AS (
+    SELECT pg_catalog.floor(u.l * d.per)::integer AS k, pg_catalog.sum(u.n) AS n
+      FROM u, d
+     GROUP BY 1
+  ),
+  g AS (
+    SELECT s.k, COALESCE(b.n, 0) AS n, (SELECT pg_catalog.max(b2.n) FROM b b2) AS mx
+      FROM pg_catalog.generate_series((SELECT pg_catalog.min(b3.k) FROM b b3),
+                                      (SELECT pg_catalog.max(b4.k) FROM b b4)) s(k)
+      LEFT JOIN b ON b.k = s.k
+  )
+  SELECT pg_catalog.string_agg(pg_catalog.format('  %s - %s  %s %s',
+           pg_catalog.lpad(medianest_perf.report_ms(pg_catalog.power(10::double precision, g.k::double precision / d.per)), 10),
+           pg_catalog.rpad(medianest_perf.report_ms(pg_catalog.power(10::double precision, (g.k + 1)::double precision / d.per)), 10),
+           pg_catalog.rpad(medianest_perf.report_text_bar(g.n, g.mx, 50), 50), g.n), E'\n' ORDER BY g.k)
+    FROM g, d
+$$;
+
+COMMENT ON FUNCTION medianest_perf.report_text_histogram(double precision[], bigint[]) IS
+  'A latency histogram for the text report: the buckets (lower bounds lo, calls) summed into bands of a tenth to a whole decade (whatever fits the range in 16 lines), one line each with a bar';
+
+CREATE FUNCTION medianest_perf.report_text(doc jsonb, started timestamptz DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  o text[] := '{}';
+  s jsonb;
+  t text;
+  m double precision;
+  step double precision;
+  t0 double precision;
+BEGIN
+  o := o || pg_catalog.format(
+    E'medianest_perf report: database %s\ngenerated %s - PostgreSQL %s - medianest_perf %s\nfor role %s%s',
+    doc->>'database', pg_catalog.to_char((doc->>'generated_at')::timestamptz, 'YYYY-MM-DD HH24:MI:SS TZ'),
+    doc->>'server_version', COALESCE(doc->>'extension_version', '?'), doc->>'role',
+    CASE WHEN (doc->>'sees_all_texts')::boolean THEN ' (sees every user''s statements)'
+         ELSE ' (other users'' statement texts are hidden: they need pg_read_all_stats)' END);
+
+  ---------------------------------------------------------------- health
+  o := o || medianest_perf.report_text_heading('Health');
+  SELECT pg_catalog.string_agg(pg_catalog.format('  %s %s %s  [%s]%s',
+           pg_catalog.rpad(medianest_perf.report_label(x.component), 20),
+           pg_catalog.lpad(COALESCE(x.score::integer::text, '-'), 3), pg_catalog.rpad(COALESCE(x.grade, ''), 3),
+           pg_catalog.rpad(medianest_perf.report_text_bar(x.score, 100, 25), 25, '.'),
+           CASE WHEN x.note IS NOT NULL THEN '  ' || x.note
+                WHEN x.weakest IS NOT NULL THEN pg_catalog.format('  weakest: %s %s (sub-score %s)',
+                  medianest_perf.report_label(x.weakest), medianest_perf.report_figure(x.weakest, x.weakest_value),
+                  pg_catalog.round(x.weakest_score::numeric))
+                ELSE '' END), E'\n' ORDER BY x.component = 'overall' DESC, x_e.ord)
+    INTO t
+    FROM pg_catalog.jsonb_array_elements(doc->'health') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(component text, score double precision, grade text,
+           note text, weakest text, weakest_value double precision, weakest_score double precision);
+  o := o || t;
+
+  ------------------------------------------------------- recommendations
+  s := doc->'recommendations';
+  o := o || medianest_perf.report_text_heading(pg_catalog.format('What to fix first: %s findings (%s critical, %s warning, %s info)',
+              s->>'count', s->>'critical', s->>'warning', s->>'info'));
+  SELECT pg_catalog.string_agg(pg_catalog.format(E'  %s. %s  %s  %s  (impact %s)\n%s%s',
+           pg_catalog.lpad(x_e.ord::text, 3), pg_catalog.upper(x.severity), medianest_perf.report_label(x.category),
+           x.object, COALESCE(pg_catalog.round(x.impact::numeric, 1) || '%', '-'),
+           medianest_perf.report_wrap(x.finding, 92, '       '),
+           COALESCE(E'\n' || medianest_perf.report_wrap('fix: ' || x.action, 92, '       '), '')), E'\n' ORDER BY x_e.ord)
+    INTO t
+    FROM pg_catalog.jsonb_array_elements(s->'items') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(category text, severity text, object text,
+           finding text, action text, impact double precision);
+  o := o || COALESCE(t, '  Nothing to recommend.');
+  IF (s->>'count')::bigint > pg_catalog.jsonb_array_length(s->'items') THEN
+    o := o || pg_catalog.format(E'\n  ... %s more: SELECT * FROM medianest_perf.recommendations;',
+                                (s->>'count')::bigint - pg_catalog.jsonb_array_length(s->'items'));
+  END IF;
+
+  ------------------------------------------------------------ statements
+  s := doc->'statements';
+  IF s IS NULL THEN
+    o := o || medianest_perf.report_text_heading('Top statements by total time')
+           || '  medianest_perf is not in shared_preload_libraries: no statement statistics, slow queries or N+1 incidents.'::text;
+  ELSE
+    o := o || medianest_perf.report_text_heading(pg_catalog.format('Top statements by total time: %s of %s (%s in %s calls)',
+                pg_catalog.jsonb_array_length(s->'items'), medianest_perf.report_num((s->>'count')::double precision),
+                medianest_perf.report_ms((s->>'total_time_ms')::double precision),
+                medianest_perf.report_num((s->>'calls')::double precision)));
+    IF pg_catalog.jsonb_array_length(s->'items') = 0 THEN
+      o := o || '  No statement recorded yet.'::text;
+    ELSE
+      SELECT pg_catalog.max(x.total_time_ms) INTO m
+        FROM pg_catalog.jsonb_to_recordset(s->'items') AS x(total_time_ms double precision);
+      SELECT pg_catalog.format('  %s %s %s %s %s %s %s %s  %s', pg_catalog.lpad('#', 3), pg_catalog.lpad('total', 9),
+               pg_catalog.lpad('share', 6), pg_catalog.lpad('calls', 10), pg_catalog.lpad('mean', 9),
+               pg_catalog.lpad('p50', 9), pg_catalog.lpad('p95', 9), pg_catalog.lpad('p99', 9), 'statement')
+             || E'\n' ||
+             pg_catalog.string_agg(pg_catalog.format(E'  %s %s %s %s %s %s %s %s  %s\n      %s%s',
+               pg_catalog.lpad(x.rank::text, 3), pg_catalog.lpad(medianest_perf.report_ms(x.total_time_ms), 9),
+               pg_catalog.lpad(medianest_perf.report_pct(x.share), 6), pg_catalog.lpad(medianest_perf.report_num(x.calls), 10),
+               pg_catalog.lpad(medianest_perf.report_ms(x.mean_time_ms), 9), pg_catalog.lpad(medianest_perf.report_ms(x.p50_ms), 9),
+               pg_catalog.lpad(medianest_perf.report_ms(x.p95_ms), 9), pg_catalog.lpad(medianest_perf.report_ms(x.p99_ms), 9),
+               medianest_perf.report_cut(x.query, 40),
+               medianest_perf.report_text_bar(x.total_time_ms, m, 60),
+               CASE WHEN x.slow_calls > 0 THEN pg_catalog.format('  %s slow, %s critical', x.slow_calls, x.critical_calls) ELSE '' END),
+               E'\n' ORDER BY x.rank)
+        INTO t
+        FROM pg_catalog.jsonb_to_recordset(s->'items') AS x(rank integer, query text, calls bigint,
+               total_time_ms double precision, share double precision, mean_time_ms double precision,
+               p50_ms double precision, p95_ms double precision, p99_ms double precision,
+               slow_calls bigint, critical_calls bigint);
+      o := o || t;
+      -- full texts, then the histograms in quarter decades
+      SELECT pg_catalog.string_agg(pg_catalog.format(E'  #%s  user %s%s\n%s',
+               x.rank, COALESCE(x.username, '?'), COALESCE(', queryid ' || x.queryid, ''),
+               medianest_perf.report_wrap(x.query, 92, '      ')), E'\n' ORDER BY x.rank)
+        INTO t
+        FROM pg_catalog.jsonb_to_recordset(s->'items') AS x(rank integer, query text, username text, queryid bigint);
+      o := o || (E'\n\n  Statements:\n' || t);
+      SELECT pg_catalog.string_agg(pg_catalog.format(E'\n  Latency of #%s (calls per latency band; p50 %s, p95 %s, p99 %s, max %s)\n%s',
+               x.rank, medianest_perf.report_ms(x.p50_ms), medianest_perf.report_ms(x.p95_ms),
+               medianest_perf.report_ms(x.p99_ms), medianest_perf.report_ms(x.max_time_ms),
+               medianest_perf.report_text_histogram(
+                 medianest_perf.report_array(x.histogram->'lo')::double precision[],
+                 medianest_perf.report_array(x.histogram->'calls')::bigint[])), E'\n' ORDER BY x.rank)
+        INTO t
+        FROM pg_catalog.jsonb_to_recordset(s->'items') AS x(rank integer, p50_ms double precision,
+               p95_ms double precision, p99_ms double precision, max_time_ms double precision, histogram jsonb)
+       WHERE x.histogram IS NOT NULL AND pg_catalog.jsonb_typeof(x.histogram->'lo') = 'array';
+      o := o || COALESCE(t, '');
+    END IF;
+
+    ---------------------------------------------------------- slow queries
+    s := doc->'slow_queries';
+    o := o || medianest_perf.report_text_heading(pg_catalog.format('Slow queries: %s in this database, %s critical (thresholds now: slow_query_ms = %s, critical_query_ms = %s)',
+                medianest_perf.report_num((s->>'count')::double precision), medianest_perf.report_num((s->>'critical')::double precision),
+                COALESCE(s->>'slow_query_ms', '?'), COALESCE(s->>'critical_query_ms', '?')));
+    IF (s->>'count')::bigint = 0 THEN
+      o := o || '  No slow execution captured.'::text;
+    ELSE
+      -- timeline: at most 24 rows of a round step
+      SELECT pg_catalog.min(a.v::double precision), pg_catalog.max(a.v::double precision) - pg_catalog.min(a.v::double precision)
+        INTO t0, m
+        FROM pg_catalog.jsonb_array_elements_text(s->'points'->'at') a(v);
+      SELECT pg_catalog.min(st) INTO step
+        FROM pg_catalog.unnest(ARRAY[60, 300, 900, 3600, 21600, 86400, 604800]::double precision[]) st
+       WHERE m / st < 24;
+      step := COALESCE(step, 604800);
+      t0 := pg_catalog.floor(t0 / step) * step;
+      SELECT pg_catalog.string_agg(pg_catalog.format('  %s  %s %s',
+               pg_catalog.to_char(pg_catalog.to_timestamp(t0 + g.k * step), 'MM-DD HH24:MI'),
+               pg_catalog.rpad(pg_catalog.repeat('!', LEAST(COALESCE(c.crit, 0), 60)::integer)
+                               || pg_catalog.repeat('x', LEAST(COALESCE(c.n - c.crit, 0), 60 - LEAST(COALESCE(c.crit, 0), 60))::integer), 60),
+               CASE WHEN COALESCE(c.n, 0) > 0 THEN pg_catalog.format('%s (%s critical)', c.n, c.crit) ELSE '' END), E'\n' ORDER BY g.k)
+        INTO t
+        FROM pg_catalog.generate_series(0, pg_catalog.floor(m / step)::integer) g(k)
+        LEFT JOIN (SELECT pg_catalog.floor((a.v::double precision - t0) / step)::integer AS k,
+                          pg_catalog.count(*) AS n, pg_catalog.count(*) FILTER (WHERE sv.v = 'critical') AS crit
+                     FROM pg_catalog.jsonb_array_elements_text(s->'points'->'at') WITH ORDINALITY a(v, i)
+                     JOIN pg_catalog.jsonb_array_elements_text(s->'points'->'severity') WITH ORDINALITY sv(v, i) ON sv.i = a.i
+                    GROUP BY 1) c ON c.k = g.k;
+      o := o || pg_catalog.format(E'  When (one row per %s; ! critical, x warning):\n%s\n',
+                                  medianest_perf.format_duration(step * interval '1 second'), t);
+      SELECT pg_catalog.string_agg(pg_catalog.format(E'  %s  %s %s  rows %s  user %s  application %s\n%s%s',
+               pg_catalog.to_char(x.captured_at, 'YYYY-MM-DD HH24:MI:SS'), pg_catalog.rpad(pg_catalog.upper(x.severity), 8),
+               pg_catalog.lpad(medianest_perf.report_ms(x.duration_ms), 9), medianest_perf.report_num(x.rows),
+               COALESCE(x.username, '?'), COALESCE(NULLIF(x.application_name, ''), '-'),
+               medianest_perf.report_wrap(pg_catalog.left(x.query, 600) || CASE WHEN pg_catalog.length(x.query) > 600 THEN '…' ELSE '' END, 92, '      '),
+               CASE WHEN x.plan IS NOT NULL THEN
+                 E'\n      plan:\n' || (SELECT pg_catalog.string_agg('        ' || l.v, E'\n' ORDER BY l.i)
+                                           FROM pg_catalog.regexp_split_to_table(x.plan, E'\n') WITH ORDINALITY l(v, i)
+                                          WHERE l.i <= 30)
+                 || CASE WHEN (SELECT pg_catalog.count(*) FROM pg_catalog.regexp_split_to_table(x.plan, E'\n')) > 30
+                         THEN E'\n        ...' ELSE '' END
+               ELSE '' END), E'\n' ORDER BY x_e.ord)
+        INTO t
+        FROM pg_catalog.jsonb_array_elements(s->'items') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(captured_at timestamptz, username text,
+               application_name text, severity text, duration_ms double precision, rows bigint,
+               query text, plan text);
+      o := o || (pg_catalog.format(E'\n  Newest %s:\n', pg_catalog.jsonb_array_length(s->'items')) || t);
+      IF (s->>'count')::bigint > pg_catalog.jsonb_array_length(s->'items') THEN
+        o := o || pg_catalog.format(E'\n  ... %s older ones: SELECT * FROM medianest_perf.slow_queries;',
+                                    (s->>'count')::bigint - pg_catalog.jsonb_array_length(s->'items'));
+      END IF;
+    END IF;
+
+    ------------------------------------------------------------------ N+1
+    s := doc->'n_plus_one';
+    IF s IS NOT NULL THEN
+      o := o || medianest_perf.report_text_heading(pg_catalog.format('N+1 queries, repeated statements and write loops: %s incidents, saving about %s',
+                  medianest_perf.report_num((s->>'count')::double precision),
+                  medianest_perf.report_ms((s->>'estimated_saving_ms')::double precision)));
+      SELECT pg_catalog.string_agg(pg_catalog.format(E'  %s. %s  saves %s  (%s units of work, up to %s repeats, %s calls, %s)\n%s%s%s',
+               pg_catalog.lpad(x_e.ord::text, 3), pg_catalog.upper(medianest_perf.report_label(x.kind)),
+               medianest_perf.report_ms(x.estimated_saving_ms), medianest_perf.report_num(x.occurrences),
+               medianest_perf.report_num(x.max_repeats), medianest_perf.report_num(x.total_repeated_calls),
+               medianest_perf.report_ms(x.total_time_ms),
+               medianest_perf.report_wrap('repeated: ' || x.repeated_query, 92, '       '),
+               COALESCE(E'\n' || medianest_perf.report_wrap('driven by: ' || x.source_query, 92, '       '), ''),
+               COALESCE(E'\n' || medianest_perf.report_wrap('rewrite: ' || x.suggestion, 92, '       '), '')), E'\n' ORDER BY x_e.ord)
+        INTO t
+        FROM pg_catalog.jsonb_array_elements(s->'items') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(kind text, source_query text, repeated_query text,
+               occurrences bigint, max_repeats bigint, total_repeated_calls bigint, total_time_ms double precision,
+               estimated_saving_ms double precision, suggestion text);
+      o := o || COALESCE(t, '  No incident detected.');
+      IF (s->>'count')::bigint > pg_catalog.jsonb_array_length(s->'items') THEN
+        o := o || pg_catalog.format(E'\n  ... %s more: SELECT * FROM medianest_perf.n_plus_one;',
+                                    (s->>'count')::bigint - pg_catalog.jsonb_array_length(s->'items'));
+      END IF;
+    END IF;
+  END IF;
+
+  --------------------------------------------------------------- indexes
+  s := doc->'indexes';
+  o := o || medianest_perf.report_text_heading(pg_catalog.format('Index verdicts: %s of %s indexes flagged, %s to free',
+              medianest_perf.report_num((s->>'flagged')::double precision), medianest_perf.report_num((s->>'count')::double precision),
+              pg_catalog.pg_size_pretty((s->>'wasted_bytes')::bigint)));
+  SELECT '  By verdict: ' || pg_catalog.string_agg(pg_catalog.format('%s %s (%s)', x.verdict, x.count, pg_catalog.pg_size_pretty(x.bytes)), ', ' ORDER BY x_e.ord)
+    INTO t
+    FROM pg_catalog.jsonb_array_elements(s->'by_verdict') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(verdict text, count bigint, bytes bigint)
+   WHERE x.count > 0;
+  o := o || COALESCE(t, '  No index.');
+  SELECT pg_catalog.string_agg(pg_catalog.format(E'  %s  %s  %s, %s scans, %s statements  (on %s)\n%s%s%s',
+           pg_catalog.quote_ident(x.schemaname) || '.' || pg_catalog.quote_ident(x.indexname),
+           pg_catalog.upper(pg_catalog.replace(x.verdict, '_', ' ')), pg_catalog.pg_size_pretty(x.size_bytes),
+           medianest_perf.report_num(x.idx_scan), COALESCE(medianest_perf.report_num(x.statements_using), '-'),
+           pg_catalog.quote_ident(x.tablename),
+           medianest_perf.report_wrap(x.reason, 92, '      '),
+           COALESCE(E'\n' || medianest_perf.report_wrap('fix: ' || x.action, 92, '      '), ''),
+           COALESCE((SELECT pg_catalog.string_agg(E'\n' || medianest_perf.report_wrap(
+                              pg_catalog.format('used by (%s calls): %s', q.calls, medianest_perf.report_cut(q.query, 300)), 92, '      '), '' ORDER BY q_e.k)
+                       FROM pg_catalog.jsonb_array_elements(x.queries) WITH ORDINALITY AS q_e(v, k) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(q_e.v) AS q(query text, calls bigint)), '')),
+           E'\n' ORDER BY x_e.ord)
+    INTO t
+    FROM pg_catalog.jsonb_array_elements(s->'items') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(schemaname text, tablename text, indexname text,
+           size_bytes bigint, idx_scan bigint, statements_using bigint, verdict text, reason text, action text,
+           queries jsonb);
+  o := o || COALESCE(E'\n' || t, '');
+  IF (s->>'flagged')::bigint > pg_catalog.jsonb_array_length(s->'items') THEN
+    o := o || pg_catalog.format(E'\n  ... %s more: SELECT * FROM medianest_perf.index_usage WHERE verdict <> ''ok'';',
+                                (s->>'flagged')::bigint - pg_catalog.jsonb_array_length(s->'items'));
+  END IF;
+
+  ----------------------------------------------------------------- bloat
+  s := doc->'bloat';
+  IF s IS NOT NULL THEN
+    IF NOT (s->>'available')::boolean THEN
+      o := o || medianest_perf.report_text_heading('Bloat') || ('  ' || (s->>'reason') || '.');
+    ELSE
+      o := o || medianest_perf.report_text_heading(pg_catalog.format('Bloat: %s reclaimable of %s measured in %s relations',
+                  pg_catalog.pg_size_pretty((s->>'reclaimable_bytes')::bigint), pg_catalog.pg_size_pretty((s->>'total_bytes')::bigint),
+                  medianest_perf.report_num((s->>'relations')::double precision)));
+      SELECT pg_catalog.max(x.reclaimable_bytes) INTO m
+        FROM pg_catalog.jsonb_to_recordset(s->'items') AS x(reclaimable_bytes double precision);
+      SELECT pg_catalog.string_agg(pg_catalog.format(E'  %s %s %s of %s  %s\n      %s%s',
+               pg_catalog.rpad(pg_catalog.quote_ident(x.schemaname) || '.' || pg_catalog.quote_ident(x.relname), 40),
+               pg_catalog.rpad(x.kind, 12), pg_catalog.lpad(pg_catalog.pg_size_pretty(x.reclaimable_bytes), 10),
+               pg_catalog.pg_size_pretty(x.total_bytes),
+               pg_catalog.round(x.bloat_pct::numeric, 1) || '%'
+                 || CASE WHEN x.bloat_pct_error > 0 THEN ' +- ' || pg_catalog.round(x.bloat_pct_error::numeric, 1) ELSE '' END
+                 || ' (' || x.method || ')',
+               medianest_perf.report_text_bar(x.reclaimable_bytes, m, 50),
+               CASE WHEN COALESCE(x.action, 'none') <> 'none' THEN E'\n      fix: ' || x.action || ';' ELSE '' END), E'\n' ORDER BY x_e.ord)
+        INTO t
+        FROM pg_catalog.jsonb_array_elements(s->'items') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(schemaname text, relname text, kind text,
+               method text, total_bytes bigint, reclaimable_bytes bigint, bloat_pct double precision,
+               bloat_pct_error double precision, action text);
+      o := o || COALESCE(t, '  Nothing to reclaim.');
+    END IF;
+  END IF;
+
+  ---------------------------------------------------------- index advice
+  s := doc->'index_advice';
+  IF s IS NOT NULL THEN
+    IF NOT (s->>'available')::boolean THEN
+      o := o || medianest_perf.report_text_heading('Missing indexes') || ('  ' || (s->>'reason') || '.');
+    ELSE
+      o := o || medianest_perf.report_text_heading(pg_catalog.format('Missing indexes: %s (advice of %s)',
+                  pg_catalog.jsonb_array_length(s->'items'),
+                  pg_catalog.to_char((s->>'advised_at')::timestamptz, 'YYYY-MM-DD HH24:MI:SS TZ')));
+      SELECT pg_catalog.string_agg(pg_catalog.format(E'  %s. %s (%s)%s%s  about %s\n      workload cost %s -> %s (%s cheaper on the %s statement(s) it helps)\n      %s',
+               pg_catalog.lpad(x_e.ord::text, 3), x.table_name, pg_catalog.array_to_string(x.key_columns, ', '),
+               COALESCE(' INCLUDE (' || NULLIF(pg_catalog.array_to_string(x.include_columns, ', '), '') || ')', ''),
+               COALESCE(' WHERE ' || x.predicate, ''), pg_catalog.pg_size_pretty(x.estimated_size_bytes),
+               medianest_perf.report_num(pg_catalog.round(x.workload_cost_before)),
+               medianest_perf.report_num(pg_catalog.round(x.workload_cost_after)),
+               COALESCE(pg_catalog.round(x.improvement_pct::numeric, 1) || '%', '?'),
+               COALESCE(x.statements::text, '?'), x.ddl), E'\n' ORDER BY x_e.ord)
+        INTO t
+        FROM pg_catalog.jsonb_array_elements(s->'items') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(table_name text, key_columns text[],
+               include_columns text[], predicate text, estimated_size_bytes bigint,
+               workload_cost_before double precision, workload_cost_after double precision,
+               improvement_pct double precision, statements integer, ddl text);
+      IF t IS NOT NULL AND (s->'items'->0->>'workload_cost_before')::double precision > 0 THEN
+        o := o || pg_catalog.format(E'  With all of them the workload cost falls from %s to %s (-%s); each one below is added to those above it.\n',
+                   medianest_perf.report_num(pg_catalog.round((s->'items'->0->>'workload_cost_before')::double precision)),
+                   medianest_perf.report_num(pg_catalog.round((s->'items'->(pg_catalog.jsonb_array_length(s->'items') - 1)->>'workload_cost_after')::double precision)),
+                   medianest_perf.report_pct(1 - (s->'items'->(pg_catalog.jsonb_array_length(s->'items') - 1)->>'workload_cost_after')::double precision
+                                                 / (s->'items'->0->>'workload_cost_before')::double precision));
+      END IF;
+      o := o || COALESCE(t, '  No index would help the recorded workload enough.');
+    END IF;
+  END IF;
+
+  ----------------------------------------------------------------- about
+  o := o || medianest_perf.report_text_heading('About this report');
+  SELECT pg_catalog.string_agg(pg_catalog.format('    %s = %s  (%s)', pg_catalog.rpad(x.name, 40), COALESCE(x.setting, ''), x.source),
+                               E'\n' ORDER BY x_e.ord)
+    INTO t
+    FROM pg_catalog.jsonb_array_elements(doc->'settings') WITH ORDINALITY AS x_e(v, ord) CROSS JOIN LATERAL pg_catalog.jsonb_to_record(x_e.v) AS x(name text, setting text, source text);
+  o := o || pg_catalog.format(E'  generated in %s%s\n  settings that matter:\n%s\n',
+    medianest_perf.report_ms(COALESCE(1000 * pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - started),
+                                      (doc->>'data_ms')::double precision)),
+    CASE WHEN doc ? 'statements' THEN pg_catalog.format(E'\n  statement store: %s of %s entries, %s evicted, %s executions not recorded',
+           medianest_perf.report_num((doc->'statements'->'store'->>'entries')::double precision),
+           medianest_perf.report_num((doc->'statements'->'store'->>'max_entries')::double precision),
+           medianest_perf.report_num((doc->'statements'->'store'->>'evicted_entries')::double precision),
+           medianest_perf.report_num((doc->'statements'->'store'->>'dropped_samples')::double precision))
+         ELSE '' END,
+    COALESCE(t, ''));
+  -- no control character from a name or a statement reaches the terminal
+  -- (an escape sequence could clear or repaint it): only line feeds remain
+  RETURN pg_catalog.translate(pg_catalog.array_to_string(o, E'\n'),
+           E'\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f',
+           '');
+END;
+$fn$;
+
+COMMENT ON FUNCTION medianest_perf.report_text(jsonb, timestamptz) IS
+  'Render a report_data() document as plain text for psql (the same sections as the HTML page, charts drawn with # characters); control characters other than line feed and tab are dropped';
+
+CREATE FUNCTION medianest_perf.report(format text DEFAULT 'html')
+RETURNS text
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  started timestamptz := pg_catalog.clock_timestamp();
+  f text := pg_catalog.lower(pg_catalog.btrim(format));
+BEGIN
+  IF f IS NULL THEN
+    RAISE EXCEPTION 'report format must not be null'
+      USING ERRCODE = 'null_value_not_allowed', HINT = 'Use ''html'' or ''text''.';
+  END IF;
+  IF f NOT IN ('html', 'text') THEN
+    RAISE EXCEPTION 'unknown report format "%"', format
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''html'' or ''text''.';
+  END IF;
+  IF f = 'html' THEN
+    RETURN medianest_perf.report_html(medianest_perf.report_data(), started);
+  END IF;
+  RETURN medianest_perf.report_text(medianest_perf.report_data(), started);
+END;
+$fn$;
+
+COMMENT ON FUNCTION medianest_perf.report(text) IS
+  'One report of everything medianest_perf found in this database: format ''html'' (default) gives a self-contained page with charts (inline CSS and SVG, no script, no external resource: psql -XAtc "SELECT medianest_perf.report()" -o report.html), ''text'' the same content as plain text. Other users'' statement texts are hidden as in the views';
 
 
 -----------------------------------------------------------------------------

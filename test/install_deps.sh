@@ -12,6 +12,8 @@ packages=(
   libkrb5-dev
   sqlsmith
   python3
+  chromium
+  fonts-dejavu-core
 )
 # Extra packages a caller may ask for (benchmarks, soak tests).
 packages+=("$@")
