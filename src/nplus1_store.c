@@ -47,6 +47,7 @@
 #include "utils/timestamp.h"
 
 #include "nplus1.h"
+#include "statfile.h"
 #include "stmt_store.h"
 
 PG_FUNCTION_INFO_V1(mnp_n_plus_one_1_0);
@@ -534,28 +535,18 @@ np1_save_enabled(void)
 static void
 np1_store_shutdown(int code, Datum arg)
 {
-	FILE	   *f;
+	mnpStatFileWriter w;
 	HASH_SEQ_STATUS hs;
 	mnpNp1Entry *e;
 	np1FileHeader hdr;
-	pg_crc32c	crc;
-	bool		ok;
 
 	if (code != 0 || np1_shared == NULL || np1_htab == NULL ||
 		!np1_save_enabled())
 		return;
 
-	f = AllocateFile(NP1_FILE_TMP, PG_BINARY_W);
-	if (f == NULL)
-	{
-		ereport(LOG,
-				(errcode_for_file_access(),
-				 errmsg("could not write medianest_perf incidents file \"%s\": %m",
-						NP1_FILE_TMP)));
+	if (!mnp_statfile_open(&w, NP1_FILE, NP1_FILE_TMP, "incidents"))
 		return;
-	}
 
-	INIT_CRC32C(crc);
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.magic = NP1_FILE_MAGIC;
 	hdr.format = NP1_FILE_FORMAT;
@@ -563,37 +554,12 @@ np1_store_shutdown(int code, Datum arg)
 	hdr.entry_size = sizeof(mnpNp1Entry);
 	hdr.nentries = hash_get_num_entries(np1_htab);
 	hdr.counters = *np1_shared;
-	COMP_CRC32C(crc, &hdr, sizeof(hdr));
-	ok = fwrite(&hdr, 1, sizeof(hdr), f) == sizeof(hdr);
+	mnp_statfile_put(&w, &hdr, sizeof(hdr));
 
 	hash_seq_init(&hs, np1_htab);
 	while ((e = hash_seq_search(&hs)) != NULL)
-	{
-		if (!ok)
-		{
-			hash_seq_term(&hs);
-			break;
-		}
-		COMP_CRC32C(crc, e, sizeof(mnpNp1Entry));
-		ok = fwrite(e, 1, sizeof(mnpNp1Entry), f) == sizeof(mnpNp1Entry);
-	}
-	if (ok)
-	{
-		FIN_CRC32C(crc);
-		ok = fwrite(&crc, 1, sizeof(crc), f) == sizeof(crc);
-	}
-	if (FreeFile(f) != 0)
-		ok = false;
-	if (!ok)
-	{
-		ereport(LOG,
-				(errcode_for_file_access(),
-				 errmsg("could not write medianest_perf incidents file \"%s\": %m",
-						NP1_FILE_TMP)));
-		unlink(NP1_FILE_TMP);
-		return;
-	}
-	(void) durable_rename(NP1_FILE_TMP, NP1_FILE, LOG);
+		mnp_statfile_put(&w, e, sizeof(mnpNp1Entry));
+	mnp_statfile_close(&w);
 }
 
 static void
@@ -612,47 +578,24 @@ np1_file_reject(const char *why)
 void
 mnp_nplus1_load(void)
 {
-	struct stat st;
-	FILE	   *f;
 	char	   *buf;
+	size_t		len;
+	bool		crc_ok;
+	const char *why;
 	np1FileHeader hdr;
-	pg_crc32c	crc;
-	pg_crc32c	stored;
 	int64		loaded = 0;
 
-	if (stat(NP1_FILE, &st) != 0)
-		return;
-
-	if (st.st_size < (off_t) (sizeof(np1FileHeader) + sizeof(pg_crc32c)) ||
-		st.st_size > (off_t) MaxAllocSize)
-	{
-		np1_file_reject("the file has an impossible size");
-		unlink(NP1_FILE);
-		return;
-	}
-	buf = palloc_extended(st.st_size, MCXT_ALLOC_NO_OOM);
+	buf = mnp_statfile_read(NP1_FILE, sizeof(np1FileHeader), &len, &crc_ok,
+							&why);
 	if (buf == NULL)
 	{
-		np1_file_reject("out of memory");
-		unlink(NP1_FILE);
+		if (why != NULL)
+		{
+			np1_file_reject(why);
+			unlink(NP1_FILE);
+		}
 		return;
 	}
-	f = AllocateFile(NP1_FILE, PG_BINARY_R);
-	if (f == NULL || fread(buf, 1, st.st_size, f) != (size_t) st.st_size)
-	{
-		if (f)
-			FreeFile(f);
-		np1_file_reject("it could not be read");
-		pfree(buf);
-		unlink(NP1_FILE);
-		return;
-	}
-	FreeFile(f);
-
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, buf, st.st_size - sizeof(pg_crc32c));
-	FIN_CRC32C(crc);
-	memcpy(&stored, buf + st.st_size - sizeof(pg_crc32c), sizeof(stored));
 	memcpy(&hdr, buf, sizeof(hdr));
 
 	if (hdr.magic != NP1_FILE_MAGIC)
@@ -661,8 +604,8 @@ mnp_nplus1_load(void)
 			 hdr.pg_version != PG_VERSION_NUM / 100 ||
 			 hdr.entry_size != sizeof(mnpNp1Entry))
 		np1_file_reject("it was written by another version");
-	else if (!EQ_CRC32C(crc, stored) || hdr.nentries < 0 ||
-			 (Size) st.st_size != sizeof(hdr) + hdr.nentries * sizeof(mnpNp1Entry) + sizeof(pg_crc32c))
+	else if (!crc_ok || hdr.nentries < 0 ||
+			 len != sizeof(hdr) + hdr.nentries * sizeof(mnpNp1Entry))
 		np1_file_reject("its checksum or length does not match (truncated or corrupt)");
 	else
 	{

@@ -68,6 +68,7 @@
 #include "utils/timestamp.h"
 
 #include "medianest_perf.h"
+#include "statfile.h"
 #include "stmt_store.h"
 
 PG_FUNCTION_INFO_V1(mnp_statements_1_0);
@@ -1283,40 +1284,22 @@ typedef struct mnpStatFileEntry
 	Oid			indexes[MNP_STMT_MAX_INDEXES];
 } mnpStatFileEntry;
 
-/* fwrite that also folds the bytes into the CRC; false on error */
-static bool
-mnp_write_crc(FILE *f, const void *data, size_t len, pg_crc32c *crc)
-{
-	COMP_CRC32C(*crc, data, len);
-	return fwrite(data, 1, len, f) == len;
-}
-
 /* on_shmem_exit callback of the postmaster: save the store. */
 static void
 mnp_stmt_store_shutdown(int code, Datum arg)
 {
-	FILE	   *f;
+	mnpStatFileWriter w;
 	HASH_SEQ_STATUS hs;
 	mnpStmtEntry *e;
 	mnpStatFileHeader hdr;
-	pg_crc32c	crc;
-	bool		ok = true;
 
 	/* not after a crash or a failed start-up, and only if asked to */
 	if (code != 0 || mnp_ss == NULL || mnp_stmt_htab == NULL || !mnp_save)
 		return;
 
-	f = AllocateFile(MNP_STAT_FILE_TMP, PG_BINARY_W);
-	if (f == NULL)
-	{
-		ereport(LOG,
-				(errcode_for_file_access(),
-				 errmsg("could not write medianest_perf statistics file \"%s\": %m",
-						MNP_STAT_FILE_TMP)));
+	if (!mnp_statfile_open(&w, MNP_STAT_FILE, MNP_STAT_FILE_TMP, "statistics"))
 		return;
-	}
 
-	INIT_CRC32C(crc);
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.magic = MNP_STAT_MAGIC;
 	hdr.format = MNP_STAT_FORMAT;
@@ -1325,10 +1308,10 @@ mnp_stmt_store_shutdown(int code, Datum arg)
 	hdr.nbuckets = MNP_HIST_NBUCKETS;
 	hdr.nentries = hash_get_num_entries(mnp_stmt_htab);
 	hdr.stats_reset = mnp_ss->stats_reset;
-	ok = mnp_write_crc(f, &hdr, sizeof(hdr), &crc);
+	mnp_statfile_put(&w, &hdr, sizeof(hdr));
 
 	hash_seq_init(&hs, mnp_stmt_htab);
-	while (ok && (e = hash_seq_search(&hs)) != NULL)
+	while ((e = hash_seq_search(&hs)) != NULL)
 	{
 		mnpStatFileEntry fe;
 		const char *text = mnp_entry_text(e);
@@ -1342,28 +1325,11 @@ mnp_stmt_store_shutdown(int code, Datum arg)
 		fe.nindexes = e->nindexes;
 		fe.indexes_overflow = e->indexes_overflow;
 		memcpy(fe.indexes, e->indexes, sizeof(fe.indexes));
-		ok = mnp_write_crc(f, &fe, sizeof(fe), &crc);
-		if (ok && text)
-			ok = mnp_write_crc(f, text, e->text_len, &crc);
+		mnp_statfile_put(&w, &fe, sizeof(fe));
+		if (text)
+			mnp_statfile_put(&w, text, e->text_len);
 	}
-	if (ok)
-	{
-		FIN_CRC32C(crc);
-		ok = fwrite(&crc, 1, sizeof(crc), f) == sizeof(crc);
-	}
-	if (FreeFile(f) != 0)
-		ok = false;
-
-	if (!ok)
-	{
-		ereport(LOG,
-				(errcode_for_file_access(),
-				 errmsg("could not write medianest_perf statistics file \"%s\": %m",
-						MNP_STAT_FILE_TMP)));
-		unlink(MNP_STAT_FILE_TMP);
-		return;
-	}
-	(void) durable_rename(MNP_STAT_FILE_TMP, MNP_STAT_FILE, LOG);
+	mnp_statfile_close(&w);
 }
 
 /* Ignore the statistics file with a WARNING saying why. */
@@ -1383,51 +1349,27 @@ mnp_stat_file_reject(const char *why)
 void
 mnp_stmt_store_load(void)
 {
-	struct stat st;
-	FILE	   *f;
 	char	   *buf;
+	size_t		len;
+	bool		crc_ok;
+	const char *why;
 	const char *p;
 	const char *end;
 	mnpStatFileHeader hdr;
-	pg_crc32c	crc;
-	pg_crc32c	stored;
 	int64		loaded = 0;
 	int64		skipped = 0;
 
-	if (stat(MNP_STAT_FILE, &st) != 0)
-		return;					/* nothing saved: the usual case */
-
-	if (st.st_size < (off_t) (sizeof(mnpStatFileHeader) + sizeof(pg_crc32c)) ||
-		st.st_size > (off_t) MaxAllocSize)
-	{
-		mnp_stat_file_reject("the file has an impossible size");
-		unlink(MNP_STAT_FILE);
-		return;
-	}
-
-	buf = palloc_extended(st.st_size, MCXT_ALLOC_NO_OOM);
+	buf = mnp_statfile_read(MNP_STAT_FILE, sizeof(mnpStatFileHeader), &len,
+							&crc_ok, &why);
 	if (buf == NULL)
 	{
-		mnp_stat_file_reject("out of memory");
-		unlink(MNP_STAT_FILE);
+		if (why != NULL)		/* else nothing saved: the usual case */
+		{
+			mnp_stat_file_reject(why);
+			unlink(MNP_STAT_FILE);
+		}
 		return;
 	}
-	f = AllocateFile(MNP_STAT_FILE, PG_BINARY_R);
-	if (f == NULL || fread(buf, 1, st.st_size, f) != (size_t) st.st_size)
-	{
-		if (f)
-			FreeFile(f);
-		mnp_stat_file_reject("it could not be read");
-		pfree(buf);
-		unlink(MNP_STAT_FILE);
-		return;
-	}
-	FreeFile(f);
-
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, buf, st.st_size - sizeof(pg_crc32c));
-	FIN_CRC32C(crc);
-	memcpy(&stored, buf + st.st_size - sizeof(pg_crc32c), sizeof(stored));
 	memcpy(&hdr, buf, sizeof(hdr));
 
 	if (hdr.magic != MNP_STAT_MAGIC)
@@ -1437,12 +1379,12 @@ mnp_stmt_store_load(void)
 			 hdr.entry_size != sizeof(mnpStatFileEntry) ||
 			 hdr.nbuckets != MNP_HIST_NBUCKETS)
 		mnp_stat_file_reject("it was written by another version");
-	else if (!EQ_CRC32C(crc, stored))
+	else if (!crc_ok)
 		mnp_stat_file_reject("its checksum does not match (truncated or corrupt)");
 	else
 	{
 		p = buf + sizeof(hdr);
-		end = buf + st.st_size - sizeof(pg_crc32c);
+		end = buf + len;
 
 		LWLockAcquire(mnp_lock(MNP_LOCK_STATEMENTS), LW_EXCLUSIVE);
 		for (int64 i = 0; i < hdr.nentries; i++)

@@ -25,6 +25,7 @@ SOAK_CLIENTS=${SOAK_CLIENTS:-16}
 bash test/install_deps.sh
 mnp_build_install
 WORK=$(mktemp -d /tmp/mnp-soak.XXXXXX)
+chmod 755 "$WORK"	# the postgres user must reach the cluster inside it
 trap 'mnp_cluster_stop; rm -rf "$WORK"' EXIT
 mnp_cluster_init "$WORK/cluster" \
   "max_connections = 200" \
@@ -34,8 +35,8 @@ mnp_cluster_init "$WORK/cluster" \
   "medianest_perf.n_plus_one_max = 20" \
   "medianest_perf.slow_query_ms = 5" \
   "medianest_perf.slow_query_analyze = on" \
-  "medianest_perf.slow_query_sample_rate = 0.5"
-mnp_cluster_start
+  "medianest_perf.slow_query_sample_rate = 0.5" || exit 1
+mnp_cluster_start || { cat "$MNP_LOG"; exit 1; }
 
 echo "== reliability checks, long version (sqlsmith: $SMITH_QUERIES statements)"
 start=$(date +%s)
