@@ -283,7 +283,7 @@ static void mnp_pack(mnpPacker *pk, double size, double posting_bytes);
 static double mnp_pack_pages(const mnpPacker *pk, bool exact);
 static void mnp_bloat_check_privileges(void);
 static bool mnp_bloat_measure(Oid relid, mnpBloatMode mode, int sample_pages,
-							  bool for_report, mnpBloatRow *row);
+							  bool for_report, int64 budget, mnpBloatRow *row);
 static void mnp_bloat_row_to_values(mnpBloatRow *row, Datum *values,
 									bool *nulls);
 
@@ -1585,13 +1585,14 @@ mnp_bloat_decide(mnpBloatRow *row, const char *quoted_name)
 }
 
 /*
- * Measure one relation into *row.  Errors for bad input; in the report
- * (for_report) a relation dropped meanwhile returns false and one locked
- * by someone else is returned as skipped instead of waited for.
+ * Measure one relation into *row.  Errors for bad input.  In the report
+ * (for_report): a relation dropped meanwhile returns false, one locked by
+ * someone else is returned as skipped instead of waited for, and a sample
+ * that would read more than budget pages becomes a catalog estimate.
  */
 static bool
 mnp_bloat_measure(Oid relid, mnpBloatMode mode, int sample_pages,
-				  bool for_report, mnpBloatRow *row)
+				  bool for_report, int64 budget, mnpBloatRow *row)
 {
 	Relation	rel;
 	char		relkind;
@@ -1711,6 +1712,18 @@ mnp_bloat_measure(Oid relid, mnpBloatMode mode, int sample_pages,
 	total = (double) nblocks * BLCKSZ;
 	row->num[BC_PAGES] = nblocks;
 	row->num[BC_TOTAL_BYTES] = total;
+
+	if (for_report && mode == MNP_BLOAT_SAMPLE)
+	{
+		int64		to_read = Min((int64) nblocks - (row->kind == MNP_KIND_BTREE ? 1 : 0),
+								  (int64) sample_pages);
+
+		if (Max(to_read, 0) > budget)
+		{
+			mode = MNP_BLOAT_ESTIMATE;
+			mnp_bloat_note(row, "Estimated: the page budget of the report (medianest_perf.bloat_report_max_pages) was spent on larger relations.");
+		}
+	}
 
 	if (mode == MNP_BLOAT_ESTIMATE)
 	{
@@ -1860,7 +1873,7 @@ mnp_bloat_1_0(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	mnp_bloat_measure(relid, mode, sample_pages, false, &row);
+	mnp_bloat_measure(relid, mode, sample_pages, false, -1, &row);
 	mnp_bloat_row_to_values(&row, values, nulls);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
 													  values, nulls)));
@@ -1869,7 +1882,9 @@ mnp_bloat_1_0(PG_FUNCTION_ARGS)
 /*
  * The relations of the report: user tables and materialized views (heap),
  * their TOAST tables, and the valid btree indexes of all of these, largest
- * first.  Temporary relations and system schemas are left out.
+ * first by pg_class.relpages (the catalog only: pg_relation_size() would
+ * lock each relation, and wait behind a session that holds it).  Temporary
+ * relations and system schemas are left out.
  */
 static const char *const mnp_bloat_report_query =
 "WITH heaps AS ("
@@ -1891,9 +1906,9 @@ static const char *const mnp_bloat_report_query =
 "    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
 "   WHERE ic.relam = $2 AND i.indisvalid"
 ")"
-" SELECT r.oid, pg_catalog.pg_relation_size(r.oid)"
-"   FROM rels r"
-"  ORDER BY 2 DESC NULLS LAST, 1";
+" SELECT r.oid"
+"   FROM rels r JOIN pg_catalog.pg_class c ON c.oid = r.oid"
+"  ORDER BY c.relpages DESC, r.oid";
 
 /* medianest_perf.bloat_report_1_0(): rows of the bloat_report view */
 Datum
@@ -1904,7 +1919,6 @@ mnp_bloat_report_1_0(PG_FUNCTION_ARGS)
 	Datum		args[2];
 	int			nrels;
 	Oid		   *relids;
-	int64	   *sizes;
 	int64		budget = mnp_bloat_report_max_pages;
 	int			per_rel = mnp_bloat_report_sample_pages;
 	MemoryContext outer = CurrentMemoryContext;
@@ -1922,16 +1936,12 @@ mnp_bloat_report_1_0(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not list the relations for the bloat report");
 	nrels = (int) SPI_processed;
 	relids = MemoryContextAlloc(outer, Max(nrels, 1) * sizeof(Oid));
-	sizes = MemoryContextAlloc(outer, Max(nrels, 1) * sizeof(int64));
 	for (int i = 0; i < nrels; i++)
 	{
 		bool		isnull;
-		Datum		d;
 
-		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		relids[i] = DatumGetObjectId(d);
-		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
-		sizes[i] = isnull ? -1 : DatumGetInt64(d);
+		relids[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+												   SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	SPI_finish();
 
@@ -1942,25 +1952,14 @@ mnp_bloat_report_1_0(PG_FUNCTION_ARGS)
 		mnpBloatRow row;
 		Datum		values[BC_NCOLS];
 		bool		nulls[BC_NCOLS];
-		int64		pages;
-		int64		cost;
-		mnpBloatMode mode;
 		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
-		if (sizes[i] < 0)
-			continue;			/* dropped since it was listed */
-		pages = sizes[i] / BLCKSZ;
-		cost = Min(pages, (int64) per_rel);
-		mode = cost <= budget ? MNP_BLOAT_SAMPLE : MNP_BLOAT_ESTIMATE;
-
 		old = MemoryContextSwitchTo(percall);
-		if (mnp_bloat_measure(relids[i], mode, per_rel, true, &row))
+		if (mnp_bloat_measure(relids[i], MNP_BLOAT_SAMPLE, per_rel, true, budget, &row))
 		{
 			if (!isnan(row.num[BC_PAGES_READ]))
 				budget -= (int64) row.num[BC_PAGES_READ];
-			if (mode == MNP_BLOAT_ESTIMATE && strcmp(row.method, "estimate") == 0)
-				mnp_bloat_note(&row, "Estimated: the report's page budget (medianest_perf.bloat_report_max_pages) was spent on larger relations.");
 			mnp_bloat_row_to_values(&row, values, nulls);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
