@@ -18,28 +18,6 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 
 DB=mnp_iu_cluster
-N=0
-FAILED=0
-iu_is() {	# iu_is GOT WANT DESCRIPTION
-  N=$((N + 1))
-  if [ "$1" = "$2" ]; then
-    echo "ok $N - $3"
-  else
-    echo "not ok $N - $3"
-    printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
-    FAILED=$((FAILED + 1))
-  fi
-}
-iu_like() {	# iu_like GOT REGEX DESCRIPTION
-  N=$((N + 1))
-  if printf '%s' "$1" | grep -Eq -- "$2"; then
-    echo "ok $N - $3"
-  else
-    echo "not ok $N - $3"
-    printf '#   got:  %s\n#   want match: %s\n' "$1" "$2"
-    FAILED=$((FAILED + 1))
-  fi
-}
 sql() { psql -XAtq -v ON_ERROR_STOP=1 -d "${2:-$DB}" -c "$1" 2>&1; }
 restart() {	# restart [postgres options]
   mnp_pg_ctl stop -m fast >/dev/null
@@ -53,58 +31,48 @@ fresh_db() {
 }
 verdict() { sql "SELECT verdict FROM medianest_perf.index_usage WHERE indexname = '$1'"; }
 
-iu_skip() {	# iu_skip COUNT REASON
-  for _ in $(seq 1 "$1"); do N=$((N + 1)); echo "ok $N # skip $2"; done
-}
-
 # --- not preloaded -------------------------------------------------------
 restart "-c shared_preload_libraries=''"
-if psql -XAtq -d postgres -c "LOAD 'medianest_perf'" 2>&1 | grep -q "PGC_POSTMASTER"; then
-  # this build cannot even be loaded without preload (its postmaster-only
-  # settings are defined unconditionally): nothing to check here
-  iu_skip 8 "the library cannot be loaded without shared_preload_libraries in this build"
-else
 fresh_db
 sql "CREATE TABLE t (a int); CREATE INDEX t_a ON t (a)" >/dev/null
-iu_is "$(sql "SELECT medianest_perf.is_preloaded()")" f "without preload: is_preloaded() is false"
-iu_is "$(sql "SELECT count(*) FROM medianest_perf.index_statement_counts()")" 0 \
+tap_is "$(sql "SELECT medianest_perf.is_preloaded()")" f "without preload: is_preloaded() is false"
+tap_is "$(sql "SELECT count(*) FROM medianest_perf.index_statement_counts()")" 0 \
   "without preload: index_statement_counts() is empty, not an error"
-iu_is "$(sql "SELECT verdict || ' ' || (statements_using IS NULL)::text FROM medianest_perf.index_usage WHERE indexname = 't_a'")" \
+tap_is "$(sql "SELECT verdict || ' ' || (statements_using IS NULL)::text FROM medianest_perf.index_usage WHERE indexname = 't_a'")" \
   "ok true" "without preload: index_usage works, statements_using is NULL"
-iu_like "$(sql "SELECT reason FROM medianest_perf.index_usage WHERE indexname = 't_a'")" \
+tap_like "$(sql "SELECT reason FROM medianest_perf.index_usage WHERE indexname = 't_a'")" \
   "statement statistics unavailable \(medianest_perf is not preloaded\)" "without preload: the reason says why there is no statement evidence"
-iu_is "$(psql -XAtq -d $DB -c "SET medianest_perf.unused_index_min_age = 0" \
+tap_is "$(psql -XAtq -d $DB -c "SET medianest_perf.unused_index_min_age = 0" \
           -c "SELECT verdict FROM medianest_perf.index_usage WHERE indexname = 't_a'" 2>&1)" \
   unused "without preload: a threshold set before the library is loaded applies"
-iu_is "$(sql "SELECT count(*) > 0 FROM medianest_perf.table_scans")" t "without preload: table_scans works"
+tap_is "$(sql "SELECT count(*) > 0 FROM medianest_perf.table_scans")" t "without preload: table_scans works"
 out=$(psql -XAtq -d $DB -v VERBOSITY=verbose -c "SELECT * FROM medianest_perf.index_queries('t_a')" 2>&1)
-iu_like "$out" "55000" "without preload: index_queries() fails with SQLSTATE 55000"
-iu_like "$out" "shared_preload_libraries" "without preload: the error names shared_preload_libraries"
-fi
+tap_like "$out" "55000" "without preload: index_queries() fails with SQLSTATE 55000"
+tap_like "$out" "shared_preload_libraries" "without preload: the error names shared_preload_libraries"
 
 # --- track_commit_timestamp: the age of a new index is known ----------------
 restart "-c track_commit_timestamp=on"
 fresh_db
 sql "CREATE TABLE t (a int); CREATE INDEX t_a ON t (a)" >/dev/null
-iu_is "$(sql "SELECT observed_since IS NOT NULL AND observed_since > now() - interval '1 minute' FROM medianest_perf.index_usage WHERE indexname = 't_a'")" \
+tap_is "$(sql "SELECT observed_since IS NOT NULL AND observed_since > now() - interval '1 minute' FROM medianest_perf.index_usage WHERE indexname = 't_a'")" \
   t "commit timestamps: observed_since is the creation of the index"
-iu_like "$(psql -XAtq -d $DB -c "SET medianest_perf.unused_index_min_age = '1h'" \
+tap_like "$(psql -XAtq -d $DB -c "SET medianest_perf.unused_index_min_age = '1h'" \
             -c "SELECT verdict || ': ' || reason FROM medianest_perf.index_usage WHERE indexname = 't_a'" 2>&1)" \
   "^ok: too early to judge: observed only in the [0-9.]+s since .*, less than unused_index_min_age = 1h" \
   "commit timestamps: a new index is too young for unused_index_min_age = 1h"
 sleep 1.2
-iu_is "$(psql -XAtq -d $DB -c "SET medianest_perf.unused_index_min_age = '1s'" \
+tap_is "$(psql -XAtq -d $DB -c "SET medianest_perf.unused_index_min_age = '1s'" \
           -c "SELECT verdict FROM medianest_perf.index_usage WHERE indexname = 't_a'" 2>&1)" \
   unused "commit timestamps: observed for more than unused_index_min_age = 1s, it is unused"
 before=$(sql "SELECT observed_since FROM medianest_perf.index_usage WHERE indexname = 't_a'")
 sql "SELECT pg_stat_reset()" >/dev/null
-iu_is "$(sql "SELECT observed_since > '$before' AND observed_since = (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()) FROM medianest_perf.index_usage WHERE indexname = 't_a'")" \
+tap_is "$(sql "SELECT observed_since > '$before' AND observed_since = (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()) FROM medianest_perf.index_usage WHERE indexname = 't_a'")" \
   t "a statistics reset moves observed_since to the reset"
 
 # --- a database cloned from a template with the extension -------------------
 restart
 sql "CREATE DATABASE ${DB}_clone TEMPLATE $DB" postgres >/dev/null
-iu_is "$(sql "SELECT count(*) FROM medianest_perf.index_usage WHERE indexname = 't_a' AND observed_since IS NULL" ${DB}_clone)" \
+tap_is "$(sql "SELECT count(*) FROM medianest_perf.index_usage WHERE indexname = 't_a' AND observed_since IS NULL" ${DB}_clone)" \
   1 "clone of a template: the template's install anchor is not trusted"
 sql "DROP DATABASE ${DB}_clone" postgres >/dev/null
 
@@ -125,20 +93,20 @@ for _ in $(seq 1 100); do
   [ "$(sql "SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_database d ON d.oid = p.datid WHERE d.datname = '$DB'")" = 1 ] && break
   sleep 0.1
 done
-iu_is "$(sql "SELECT valid::text || ' ' || verdict || ' ' || (action IS NULL)::text FROM medianest_perf.index_usage WHERE indexname = 'w_building'")" \
+tap_is "$(sql "SELECT valid::text || ' ' || verdict || ' ' || (action IS NULL)::text FROM medianest_perf.index_usage WHERE indexname = 'w_building'")" \
   "false ok true" "a build in progress is not invalid and has no action"
-iu_like "$(sql "SELECT reason FROM medianest_perf.index_usage WHERE indexname = 'w_building'")" \
+tap_like "$(sql "SELECT reason FROM medianest_perf.index_usage WHERE indexname = 'w_building'")" \
   "^index is being built" "its reason says it is being built"
-iu_is "$(psql -XAtq -d $DB -c "SET ROLE iu_script_reader" \
+tap_is "$(psql -XAtq -d $DB -c "SET ROLE iu_script_reader" \
           -c "SELECT verdict FROM medianest_perf.index_usage WHERE indexname = 'w_building'" 2>&1)" \
   ok "also for a role that cannot see the other session's progress"
 sql "SELECT pg_cancel_backend(pid) FROM pg_stat_progress_create_index" >/dev/null
 wait $builder_job
 sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$DB' AND query = 'SELECT pg_sleep(60)'" >/dev/null
 wait $writer_job
-iu_is "$(sql "SELECT verdict || ': ' || action FROM medianest_perf.index_usage WHERE indexname = 'w_building'")" \
+tap_is "$(sql "SELECT verdict || ': ' || action FROM medianest_perf.index_usage WHERE indexname = 'w_building'")" \
   "invalid: REINDEX INDEX CONCURRENTLY public.w_building;" "a cancelled build is invalid, with a REINDEX action"
-iu_is "$(printf '%s\n' \
+tap_is "$(printf '%s\n' \
             "SELECT action FROM medianest_perf.index_usage WHERE indexname = 'w_building' \\gexec" \
             "SELECT valid FROM medianest_perf.index_usage WHERE indexname = 'w_building';" |
           psql -XAtq -v ON_ERROR_STOP=1 -d $DB 2>&1)" \
@@ -147,5 +115,4 @@ iu_is "$(printf '%s\n' \
 sql "DROP DATABASE IF EXISTS $DB" postgres >/dev/null
 sql "DROP ROLE IF EXISTS iu_script_reader" postgres >/dev/null
 restart
-echo "1..$N"
-[ "$FAILED" -eq 0 ]
+tap_done
