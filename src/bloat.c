@@ -6,13 +6,15 @@
  *	  to run: medianest_perf.bloat() and the bloat_report view.
  *
  * Modes
- *	  sample	a uniform random sample of the relation's pages, drawn without
- *				replacement like ANALYZE's block sampling and read in block
- *				order.  Totals are the per-page means scaled to the whole
- *				relation; the bloat ratio comes with a ~95% bound (1.96
- *				standard errors, from the per-page variance, with the finite
- *				population correction).  A relation no larger than the sample
- *				is read whole and reported as exact.
+ *	  sample	at most sample_pages pages, every page equally likely, read
+ *				in block order: stratified along the relation in up to three
+ *				passes that stop once the bound is within
+ *				medianest_perf.bloat_target_error points, or, for a sample
+ *				of a quarter of the relation or more, a simple random sample
+ *				like ANALYZE's (see "The sampler").  Totals are the per-page
+ *				means scaled to the whole relation; the bloat ratio comes
+ *				with a ~95% bound (1.96 standard errors).  A relation no
+ *				larger than the sample is read whole and reported as exact.
  *	  exact		every page.
  *	  estimate	pg_class, pg_statistic and the cumulative statistics only;
  *				no page of the relation is read.  The result says it is
@@ -130,6 +132,7 @@ static double mnp_bloat_min_ratio = 0.2;
 static int	mnp_bloat_min_kb = 10 * 1024;
 static int	mnp_bloat_report_sample_pages = 1000;
 static int	mnp_bloat_report_max_pages = 50000;
+static double mnp_bloat_target_error = 1.0;
 
 typedef enum mnpBloatMode
 {
@@ -216,7 +219,6 @@ typedef struct mnpHeapSums
 	double		dead_tuples;
 	double		dead_lp;
 	double		footprint;		/* live tuples' bytes after a rewrite */
-	double		footprint_sq;	/* sum over pages of footprint squared */
 	double		new_pages;
 } mnpHeapSums;
 
@@ -239,7 +241,6 @@ typedef struct mnpBtreeSums
 	double		dead_items;
 	double		heap_tids;
 	double		rebuilt;		/* leaf bytes after a rebuild */
-	double		rebuilt_sq;		/* sum over pages of rebuilt squared */
 } mnpBtreeSums;
 
 /*
@@ -305,6 +306,13 @@ mnp_bloat_init(void)
 							10 * 1024, 0, INT_MAX,
 							PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
+	DefineCustomRealVariable("medianest_perf.bloat_target_error",
+							 "Error bound, in percentage points, at which sample mode stops reading early.",
+							 "A sample is read in up to three passes over the relation; after the first and the second it stops when its ~95% error bound is within this many points. 0 always reads every sampled page.",
+							 &mnp_bloat_target_error,
+							 1.0, 0.0, 100.0,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	DefineCustomIntVariable("medianest_perf.bloat_report_sample_pages",
 							"Pages the bloat_report view samples from each relation.",
 							NULL,
@@ -357,72 +365,6 @@ mnp_bloat_row_init(mnpBloatRow *row, Oid relid)
 	row->reliable = true;
 	initStringInfo(&row->note);
 	row->action = "none";
-}
-
-static int
-mnp_blockno_cmp(const void *a, const void *b)
-{
-	BlockNumber x = *(const BlockNumber *) a;
-	BlockNumber y = *(const BlockNumber *) b;
-
-	return (x > y) - (x < y);
-}
-
-/*
- * The blocks to read: a uniform random sample of n of the npop blocks
- * starting at first, in ascending order; or NULL when n covers them all,
- * which are then read in order without a list.  *nout is set to the number
- * of blocks to read.
- *
- * A sample of a large fraction comes from Knuth's Algorithm S (the
- * BlockSampler ANALYZE uses).  A small fraction of a large relation is
- * drawn directly: uniform block numbers, sorted and deduplicated, redrawn
- * until n distinct remain; the procedure treats every block alike, so every
- * n-subset is equally likely, and it costs O(n log n) rather than O(npop).
- */
-static BlockNumber *
-mnp_bloat_choose_blocks(BlockNumber first, BlockNumber npop, int n,
-						BlockNumber *nout)
-{
-	BlockNumber *blocks;
-	int			have = 0;
-
-	if ((double) n >= (double) npop)
-	{
-		*nout = npop;
-		return NULL;
-	}
-
-	blocks = palloc(n * sizeof(BlockNumber));
-	if ((double) n * 4 >= (double) npop)
-	{
-		BlockSamplerData bs;
-
-		BlockSampler_Init(&bs, npop, n, pg_prng_uint32(&pg_global_prng_state));
-		while (BlockSampler_HasMore(&bs) && have < n)
-			blocks[have++] = first + BlockSampler_Next(&bs);
-	}
-	else
-	{
-		while (have < n)
-		{
-			int			kept = 0;
-
-			CHECK_FOR_INTERRUPTS();
-			for (int i = have; i < n; i++)
-				blocks[i] = (BlockNumber)
-					pg_prng_uint64_range(&pg_global_prng_state, 0, npop - 1);
-			qsort(blocks, n, sizeof(BlockNumber), mnp_blockno_cmp);
-			for (int i = 0; i < n; i++)
-				if (kept == 0 || blocks[i] != blocks[kept - 1])
-					blocks[kept++] = blocks[i];
-			have = kept;
-		}
-		for (int i = 0; i < n; i++)
-			blocks[i] += first;
-	}
-	*nout = have;
-	return blocks;
 }
 
 /*
@@ -492,29 +434,236 @@ mnp_prefetch_after(mnpPrefetch *pf)
 	}
 }
 
+/* ---------------------------------------------------------------------
+ * The sampler
+ * ---------------------------------------------------------------------
+ */
+
 /*
- * ~95% bound, in percentage points, of a ratio estimated as the mean of n
- * per-page values drawn without replacement from npop pages, given the sum
- * and the sum of squares of the values; scale multiplies the values into
- * ratio units.  NaN when it cannot be computed.
+ * Which pages are read.  mnp_sample_read() reads the npop blocks starting
+ * at first, or a sample of at most max_pages of them, calls a page function
+ * for each page read and keeps the spread of the value it returns (a heap
+ * page's live bytes after a rewrite, a btree page's bytes after a rebuild),
+ * from which mnp_sample_bound() derives the error bound of the ratio.
+ *
+ * A sample of a large fraction (max_pages >= npop / 4) is a simple random
+ * sample from Knuth's Algorithm S (the BlockSampler ANALYZE uses), read in
+ * one pass; its variance is the sample variance with the finite population
+ * correction.
+ *
+ * A smaller sample is stratified and read in up to MNP_BLOAT_PASSES passes
+ * (one when max_pages is too small to stop early).  The blocks are cut into
+ * H = max_pages / MNP_BLOAT_PASSES strata (rounded down) of equal,
+ * fractional length npop / H; each pass draws one point uniformly in every
+ * stratum and reads the block under it, in block order.  Every block is
+ * then drawn, on average, exactly as often as every other (a block that
+ * straddles two strata, or is drawn again in a later pass, is read and
+ * counted again), so the estimates keep the simple scale factor npop / n.
+ * Bloat is rarely spread at random over a relation: deletes of a key
+ * range, updates that move rows to the end and retention by age leave it
+ * in long stretches, which strata that follow the block order measure far
+ * more precisely than a simple random sample of the same size.  After a
+ * pass the sampler stops when the bound is already within
+ * medianest_perf.bloat_target_error points, so a relation whose bloat is
+ * even is measured from a third of the pages one with bloat at random
+ * needs.
+ *
+ * Variance: with k >= 2 points per stratum, the variance within each
+ * stratum.  With one, there is none to measure, so neighbouring strata are
+ * taken in pairs (a trailing odd one joins the last pair) and a pair's
+ * spread stands for the variance of its two strata: the collapsed-strata
+ * estimator, which overstates the variance by the difference between
+ * neighbouring strata's means -- small except where the bloat changes along
+ * the relation -- so the bound errs on the safe side.  Points are drawn on a
+ * line, in effect with replacement, so there is no finite population
+ * correction.
+ */
+#define MNP_BLOAT_PASSES	3
+
+typedef struct mnpSample
+{
+	bool		sampled;		/* false: every block read once */
+	bool		strata;			/* stratified (else a simple random sample) */
+	int			nstrata;		/* stratified: strata, points per pass */
+	int			passes;			/* stratified: passes read */
+	BlockNumber npop;
+	BlockNumber n;				/* pages read (a page drawn twice counts twice) */
+	double		sum;			/* of the values */
+	double		sum_sq;
+	double	   *st_sum;			/* stratified: per stratum */
+	double	   *st_sq;
+} mnpSample;
+
+/* Counts one page (pinned and share-locked); returns its value. */
+typedef double (*mnpPageFn) (void *arg, Buffer buf, BlockNumber blkno);
+
+/* Ratio units per unit of the mean value, from the pages read so far. */
+typedef double (*mnpScaleFn) (void *arg);
+
+/*
+ * ~95% bound, in percentage points, of a ratio estimated as scale times the
+ * mean of the values over all npop pages.  0 when every page was read, NaN
+ * when the sample is too small to tell.
  */
 static double
-mnp_bloat_bound(double sum, double sum_sq, double n, double npop, double scale)
+mnp_sample_bound(const mnpSample *smp, double scale)
 {
-	double		mean,
-				var,
-				fpc;
+	double		var_mean;
 
-	if (n >= npop)
+	if (!smp->sampled)
 		return 0.0;
-	if (n < 2)
+	if (smp->n < 2)
 		return get_float8_nan();
-	mean = sum / n;
-	var = (sum_sq - n * mean * mean) / (n - 1);
-	if (var < 0)
-		var = 0;				/* rounding */
-	fpc = 1.0 - n / npop;
-	return MNP_BLOAT_Z95 * sqrt(fpc * var / n) * fabs(scale) * 100.0;
+	if (!smp->strata)
+	{
+		double		n = smp->n;
+		double		mean = smp->sum / n;
+		double		var = (smp->sum_sq - n * mean * mean) / (n - 1);
+
+		var_mean = Max(var, 0.0) / n * (1.0 - n / smp->npop);	/* Max: rounding */
+	}
+	else
+	{
+		int			h = smp->nstrata;
+		double		k = smp->passes;
+		double		total = 0;
+
+		if (k >= 2)
+		{
+			for (int i = 0; i < h; i++)
+				total += (smp->st_sq[i] - smp->st_sum[i] * smp->st_sum[i] / k) / (k - 1) / k;
+		}
+		else
+		{
+			const double *y = smp->st_sum;
+
+			if (h < 2)
+				return get_float8_nan();
+			for (int i = 0; i + 1 < h; i += 2)
+				total += (y[i] - y[i + 1]) * (y[i] - y[i + 1]);
+			if (h % 2 == 1 && h >= 3)
+			{
+				/* the last pair and the odd stratum form a group of three */
+				double		a = y[h - 3],
+							b = y[h - 2],
+							c = y[h - 1],
+							m = (a + b + c) / 3;
+
+				total -= (a - b) * (a - b);
+				total += 1.5 * ((a - m) * (a - m) + (b - m) * (b - m) + (c - m) * (c - m));
+			}
+		}
+		var_mean = Max(total, 0.0) / ((double) h * h);
+	}
+	return MNP_BLOAT_Z95 * sqrt(var_mean) * fabs(scale) * 100.0;
+}
+
+/* Read the i-th page of the list, blkno, and count it in stratum st (-1: none). */
+static inline void
+mnp_sample_page(mnpSample *smp, Relation rel, BlockNumber blkno, int st,
+				BufferAccessStrategy strategy, mnpPrefetch *pf, BlockNumber i,
+				mnpPageFn page_fn, void *arg)
+{
+	Buffer		buf;
+	double		y;
+
+	CHECK_FOR_INTERRUPTS();
+	mnp_prefetch_before(pf, rel, i);
+	buf = ReadBufferExtended(rel, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+	mnp_prefetch_after(pf);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	y = page_fn(arg, buf, blkno);
+	UnlockReleaseBuffer(buf);
+	smp->n++;
+	smp->sum += y;
+	smp->sum_sq += y * y;
+	if (st >= 0)
+	{
+		smp->st_sum[st] += y;
+		smp->st_sq[st] += y * y;
+	}
+}
+
+static void
+mnp_sample_read(mnpSample *smp, Relation rel, BlockNumber first,
+				BlockNumber npop, int max_pages,
+				mnpPageFn page_fn, mnpScaleFn scale_fn, void *arg)
+{
+	BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
+	mnpPrefetch pf = {0};
+	BlockNumber *blocks;
+	BlockNumber nblk = 0;
+	int			max_passes;
+
+	memset(smp, 0, sizeof(*smp));
+	smp->npop = npop;
+
+	/* every page, in order: the kernel reads ahead */
+	if ((double) max_pages >= (double) npop)
+	{
+		for (BlockNumber b = 0; b < npop; b++)
+			mnp_sample_page(smp, rel, first + b, -1, strategy, &pf, b, page_fn, arg);
+		FreeAccessStrategy(strategy);
+		return;
+	}
+
+	smp->sampled = true;
+	smp->strata = (double) max_pages * 4 < (double) npop;
+	if (!smp->strata)
+	{
+		BlockSamplerData bs;
+
+		blocks = palloc(max_pages * sizeof(BlockNumber));
+		BlockSampler_Init(&bs, npop, max_pages, pg_prng_uint32(&pg_global_prng_state));
+		while (BlockSampler_HasMore(&bs) && nblk < (BlockNumber) max_pages)
+			blocks[nblk++] = first + BlockSampler_Next(&bs);
+		max_passes = 1;
+	}
+	else
+	{
+		/* a pass is a third of the sample (rounded down), unless too small */
+		max_passes = max_pages >= MNP_BLOAT_PASSES * MNP_BLOAT_MIN_SAMPLE ? MNP_BLOAT_PASSES : 1;
+		smp->nstrata = max_pages / max_passes;
+		blocks = palloc(smp->nstrata * sizeof(BlockNumber));
+		smp->st_sum = palloc0(smp->nstrata * sizeof(double));
+		smp->st_sq = palloc0(smp->nstrata * sizeof(double));
+	}
+
+	for (int pass = 0; pass < max_passes; pass++)
+	{
+		if (smp->strata)
+		{
+			double		len = (double) npop / smp->nstrata;
+
+			for (int i = 0; i < smp->nstrata; i++)
+			{
+				double		point = (i + pg_prng_double(&pg_global_prng_state)) * len;
+
+				/* floor; the last stratum ends at npop, rounding aside */
+				blocks[i] = first + Min((BlockNumber) point, npop - 1);
+			}
+			nblk = smp->nstrata;
+		}
+		pf.blocks = blocks;
+		pf.n = nblk;
+		pf.next = 0;
+		for (BlockNumber i = 0; i < nblk; i++)
+			mnp_sample_page(smp, rel, blocks[i], smp->strata ? (int) i : -1,
+							strategy, &pf, i, page_fn, arg);
+		smp->passes++;
+
+		/* precise enough already? */
+		if (pass + 1 < max_passes && mnp_bloat_target_error > 0 &&
+			smp->n >= MNP_BLOAT_MIN_SAMPLE)
+		{
+			double		bound = mnp_sample_bound(smp, scale_fn(arg));
+
+			if (!isnan(bound) && bound <= mnp_bloat_target_error)
+				break;
+		}
+	}
+	pfree(blocks);
+	FreeAccessStrategy(strategy);
 }
 
 /*
@@ -598,6 +747,7 @@ typedef struct mnpHeapScan
 	Datum	   *values;
 	bool	   *isnull;
 	mnpPacker	pack;			/* the live rows, rewritten */
+	mnpHeapSums sums;
 } mnpHeapScan;
 
 /*
@@ -626,8 +776,11 @@ mnp_heap_rewritten_len(mnpHeapScan *hs, HeapTuple tuple)
 	return Min(len, (Size) tuple->t_len);
 }
 
-/* Count one heap page (pinned and share-locked). */
-static void
+/*
+ * Count one heap page (pinned and share-locked); returns the bytes its live
+ * rows take after a rewrite.
+ */
+static double
 mnp_heap_page(mnpHeapScan *hs, Buffer buf, BlockNumber blkno, mnpHeapSums *s)
 {
 	Page		page = BufferGetPage(buf);
@@ -641,7 +794,7 @@ mnp_heap_page(mnpHeapScan *hs, Buffer buf, BlockNumber blkno, mnpHeapSums *s)
 		s->new_pages++;
 		s->free_bytes += free;
 		s->reserved_bytes += Min(free, hs->save_free);
-		return;					/* footprint 0 */
+		return 0;
 	}
 
 	free = PageGetHeapFreeSpace(page);
@@ -693,27 +846,43 @@ mnp_heap_page(mnpHeapScan *hs, Buffer buf, BlockNumber blkno, mnpHeapSums *s)
 		}
 	}
 	s->footprint += footprint;
-	s->footprint_sq += footprint * footprint;
+	return footprint;
 }
 
-/* Read the chosen heap pages of rel and fill the row. */
+static double
+mnp_heap_page_cb(void *arg, Buffer buf, BlockNumber blkno)
+{
+	mnpHeapScan *hs = (mnpHeapScan *) arg;
+
+	return mnp_heap_page(hs, buf, blkno, &hs->sums);
+}
+
+/* the ratio per byte of mean footprint: pages of packed rows per byte */
+static double
+mnp_heap_scale_cb(void *arg)
+{
+	mnpHeapScan *hs = (mnpHeapScan *) arg;
+
+	if (hs->pack.bytes <= 0)
+		return 0;
+	return mnp_pack_pages(&hs->pack, false) / hs->pack.bytes;
+}
+
+/* Read the pages of rel, or a sample of them, and fill the row. */
 static void
 mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 			   int sample_pages, mnpBloatRow *row)
 {
 	mnpHeapScan hs;
 	mnpHeapSums s;
-	BlockNumber *blocks;
+	mnpSample	smp;
 	BlockNumber n;
-	mnpPrefetch pf = {0};
 	bool		sampled;
-	BufferAccessStrategy strategy;
 	double		scale;
 	int			fillfactor;
 	double		expected_pages = 0;
 	double		bound = 0;
 
-	memset(&s, 0, sizeof(s));
 	memset(&hs, 0, sizeof(hs));
 	hs.rel = rel;
 	hs.desc = RelationGetDescr(rel);
@@ -731,29 +900,12 @@ mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	hs.pack.capacity = BLCKSZ - SizeOfPageHeaderData - hs.save_free;
 	hs.pack.max_items = MaxHeapTuplesPerPage;
 
-	blocks = mnp_bloat_choose_blocks(0, nblocks,
-									 mode == MNP_BLOAT_EXACT ? INT_MAX : sample_pages,
-									 &n);
-	sampled = blocks != NULL;
-	pf.blocks = blocks;
-	pf.n = n;
-	strategy = GetAccessStrategy(BAS_BULKREAD);
-	for (BlockNumber i = 0; i < n; i++)
-	{
-		BlockNumber blkno = sampled ? blocks[i] : i;
-		Buffer		buf;
-
-		CHECK_FOR_INTERRUPTS();
-		mnp_prefetch_before(&pf, rel, i);
-		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
-		mnp_prefetch_after(&pf);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		mnp_heap_page(&hs, buf, blkno, &s);
-		UnlockReleaseBuffer(buf);
-	}
-	FreeAccessStrategy(strategy);
-	if (blocks != NULL)
-		pfree(blocks);
+	mnp_sample_read(&smp, rel, 0, nblocks,
+					mode == MNP_BLOAT_EXACT ? INT_MAX : sample_pages,
+					mnp_heap_page_cb, mnp_heap_scale_cb, &hs);
+	s = hs.sums;
+	n = smp.n;
+	sampled = smp.sampled;
 
 	scale = n > 0 ? (double) nblocks / n : 0;
 	row->method = sampled ? "sample" : "exact";
@@ -778,11 +930,10 @@ mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 		double		packed = mnp_pack_pages(&hs.pack, !sampled);
 
 		expected_pages = sampled ? packed * scale : packed;
-		bound = mnp_bloat_bound(s.footprint, s.footprint_sq, n, nblocks,
-								packed / hs.pack.bytes);
+		bound = mnp_sample_bound(&smp, packed / hs.pack.bytes);
 	}
 	else if (sampled)
-		bound = mnp_bloat_bound(0, 0, n, nblocks, 0);
+		bound = mnp_sample_bound(&smp, 0);
 
 	row->num[BC_EXPECTED_BYTES] = expected_pages * BLCKSZ;
 	row->num[BC_BLOAT_PCT_ERROR] = bound;
@@ -906,8 +1057,11 @@ mnp_bt_same_key(IndexTuple a, IndexTuple b)
 				  ka - sizeof(IndexTupleData)) == 0;
 }
 
-/* Count one btree page (pinned and share-locked). */
-static void
+/*
+ * Count one btree page (pinned and share-locked); returns the bytes its
+ * live items take after a rebuild (0 for any page but a leaf).
+ */
+static double
 mnp_bt_page(Page page, bool dedup, Size target_free, mnpBtreeSums *s,
 			HTAB *edges, mnpPacker *pk)
 {
@@ -925,35 +1079,35 @@ mnp_bt_page(Page page, bool dedup, Size target_free, mnpBtreeSums *s,
 	{
 		s->new_pages++;
 		s->free_bytes += BLCKSZ;
-		return;
+		return 0;
 	}
 	if (PageGetSpecialSize(page) != MAXALIGN(sizeof(BTPageOpaqueData)))
 	{
 		s->other_pages++;		/* not a btree page: ignored */
-		return;
+		return 0;
 	}
 	opaque = BTPageGetOpaque(page);
 	if (P_ISDELETED(opaque))
 	{
 		s->deleted_pages++;
 		s->free_bytes += BLCKSZ;
-		return;
+		return 0;
 	}
 	if (P_ISHALFDEAD(opaque))
 	{
 		s->half_dead_pages++;
 		s->free_bytes += BLCKSZ;
-		return;
+		return 0;
 	}
 	if (P_ISMETA(opaque))
 	{
 		s->other_pages++;
-		return;
+		return 0;
 	}
 	if (!P_ISLEAF(opaque))
 	{
 		s->internal_pages++;
-		return;
+		return 0;
 	}
 
 	s->leaf_pages++;
@@ -1015,34 +1169,70 @@ mnp_bt_page(Page page, bool dedup, Size target_free, mnpBtreeSums *s,
 								  (first_run && open_left) || open_right,
 								  dedup, edges, pk);
 	s->rebuilt += rebuilt;
-	s->rebuilt_sq += rebuilt * rebuilt;
+	return rebuilt;
 }
 
-/* Read the chosen pages of a btree index and fill the row. */
+/* Per-index state of a btree scan. */
+typedef struct mnpBtreeScan
+{
+	bool		dedup;			/* the index deduplicates */
+	Size		target_free;	/* free space the fillfactor keeps */
+	BlockNumber nblocks;
+	HTAB	   *edges;			/* runs of equal keys at page edges */
+	mnpPacker	pack;			/* the live items, rebuilt */
+	mnpBtreeSums sums;
+} mnpBtreeScan;
+
+static double
+mnp_bt_page_cb(void *arg, Buffer buf, BlockNumber blkno)
+{
+	mnpBtreeScan *bs = (mnpBtreeScan *) arg;
+
+	return mnp_bt_page(BufferGetPage(buf), bs->dedup, bs->target_free, &bs->sums,
+					   bs->edges, &bs->pack);
+}
+
+/*
+ * The ratio per byte of mean rebuilt bytes: pages of packed leaf items per
+ * byte, with internal pages in today's proportion (runs at page edges are
+ * packed only at the end, so this is a little low until then).
+ */
+static double
+mnp_bt_scale_cb(void *arg)
+{
+	mnpBtreeScan *bs = (mnpBtreeScan *) arg;
+	double		npop = bs->nblocks - 1;
+
+	if (bs->pack.bytes <= 0 || bs->sums.leaf_pages <= 0)
+		return 0;
+	return (1.0 + bs->sums.internal_pages / bs->sums.leaf_pages) *
+		mnp_pack_pages(&bs->pack, false) / bs->pack.bytes * npop / bs->nblocks;
+}
+
+/* Read the pages of a btree index, or a sample of them, and fill the row. */
 static void
 mnp_bloat_btree(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 				int sample_pages, mnpBloatRow *row)
 {
+	mnpBtreeScan bs;
 	mnpBtreeSums s;
+	mnpSample	smp;
 	BlockNumber npop = nblocks > 0 ? nblocks - 1 : 0;	/* without metapage */
-	BlockNumber *blocks;
 	BlockNumber n;
-	mnpPrefetch pf = {0};
 	bool		sampled;
 	bool		dedup;
-	BufferAccessStrategy strategy;
-	Size		target_free = BTGetTargetPageFreeSpace(rel);
 	double		scale;
 	double		expected_pages;
 	mnpPacker	pack;
 	HTAB	   *edges = NULL;
 
-	memset(&s, 0, sizeof(s));
-	memset(&pack, 0, sizeof(pack));
-	pack.btree = true;
-	pack.avail = BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(BTPageOpaqueData));
-	pack.soft_free = target_free;
-	dedup = !rel->rd_index->indisunique && BTGetDeduplicateItems(rel) &&
+	memset(&bs, 0, sizeof(bs));
+	bs.pack.btree = true;
+	bs.pack.avail = BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(BTPageOpaqueData));
+	bs.target_free = BTGetTargetPageFreeSpace(rel);
+	bs.pack.soft_free = bs.target_free;
+	bs.nblocks = nblocks;
+	bs.dedup = dedup = !rel->rd_index->indisunique && BTGetDeduplicateItems(rel) &&
 		_bt_allequalimage(rel, false);
 	if (dedup)
 	{
@@ -1051,33 +1241,18 @@ mnp_bloat_btree(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 		ctl.keysize = sizeof(uint64);
 		ctl.entrysize = sizeof(mnpBtEdgeRun);
 		ctl.hcxt = CurrentMemoryContext;
-		edges = hash_create("medianest_perf btree edge runs", 1024, &ctl,
-							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		bs.edges = hash_create("medianest_perf btree edge runs", 1024, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 
-	blocks = mnp_bloat_choose_blocks(BTREE_METAPAGE + 1, npop,
-									 mode == MNP_BLOAT_EXACT ? INT_MAX : sample_pages,
-									 &n);
-	sampled = blocks != NULL;
-	pf.blocks = blocks;
-	pf.n = n;
-	strategy = GetAccessStrategy(BAS_BULKREAD);
-	for (BlockNumber i = 0; i < n; i++)
-	{
-		BlockNumber blkno = sampled ? blocks[i] : BTREE_METAPAGE + 1 + i;
-		Buffer		buf;
-
-		CHECK_FOR_INTERRUPTS();
-		mnp_prefetch_before(&pf, rel, i);
-		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
-		mnp_prefetch_after(&pf);
-		LockBuffer(buf, BT_READ);
-		mnp_bt_page(BufferGetPage(buf), dedup, target_free, &s, edges, &pack);
-		UnlockReleaseBuffer(buf);
-	}
-	FreeAccessStrategy(strategy);
-	if (blocks != NULL)
-		pfree(blocks);
+	mnp_sample_read(&smp, rel, BTREE_METAPAGE + 1, npop,
+					mode == MNP_BLOAT_EXACT ? INT_MAX : sample_pages,
+					mnp_bt_page_cb, mnp_bt_scale_cb, &bs);
+	s = bs.sums;
+	pack = bs.pack;
+	edges = bs.edges;
+	n = smp.n;
+	sampled = smp.sampled;
 
 	/* the runs at page edges, merged by key */
 	if (edges != NULL)
@@ -1128,11 +1303,10 @@ mnp_bloat_btree(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 
 		expected_pages = 1 + exp_leaf + ceil(exp_leaf * int_ratio);
 		row->num[BC_BLOAT_PCT_ERROR] =
-			mnp_bloat_bound(s.rebuilt, s.rebuilt_sq, n, npop,
-							(1.0 + int_ratio) * packed / pack.bytes * npop / nblocks);
+			mnp_sample_bound(&smp, (1.0 + int_ratio) * packed / pack.bytes * npop / nblocks);
 	}
 	if (isnan(row->num[BC_BLOAT_PCT_ERROR]))
-		row->num[BC_BLOAT_PCT_ERROR] = sampled ? mnp_bloat_bound(0, 0, n, npop, 0) : 0;
+		row->num[BC_BLOAT_PCT_ERROR] = sampled ? mnp_sample_bound(&smp, 0) : 0;
 	row->num[BC_EXPECTED_BYTES] = expected_pages * BLCKSZ;
 	row->vacuum_bytes = 0;
 
