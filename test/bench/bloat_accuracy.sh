@@ -7,6 +7,10 @@
 #   del_range   30% of the rows deleted in one range of ids
 #   upd50       50% of the rows updated (non-HOT: the pages are full)
 #   vacuumed    30% deleted evenly, then VACUUM
+#   del_pages   30% of the pages emptied, the pages picked at random: not
+#               one of the design budget's shapes but the worst case for a
+#               sample (pages differ from their neighbours at random, so
+#               strata do not help and the sampler reads all its passes)
 #
 # Each table gets a primary key (bigint, unique) and an index on a column
 # with 100 distinct values (deduplicated).  For every relation it prints the
@@ -87,7 +91,7 @@ psql -X -q -d postgres -c "CREATE DATABASE bloat_bench"
 # rows of (bigint, int, 80-byte text): 120 bytes + line pointer, 65 a page
 ROWS=$(( SIZE_MB * 1024 * 1024 / 8192 * 65 ))
 
-mnp_log "loading 5 tables of $ROWS rows"
+mnp_log "loading 6 tables of $ROWS rows"
 "${PSQL[@]}" -v rows="$ROWS" <<'SQL'
 CREATE EXTENSION pgstattuple;
 CREATE EXTENSION pg_prewarm;
@@ -98,6 +102,7 @@ CREATE TABLE shape_del_even AS SELECT * FROM shape_fresh;
 CREATE TABLE shape_del_range AS SELECT * FROM shape_fresh;
 CREATE TABLE shape_upd50 AS SELECT * FROM shape_fresh;
 CREATE TABLE shape_vacuumed AS SELECT * FROM shape_fresh;
+CREATE TABLE shape_del_pages AS SELECT * FROM shape_fresh;
 SELECT format('ALTER TABLE %I ADD CONSTRAINT %I PRIMARY KEY (id)', c.relname, c.relname || '_pkey'),
        format('CREATE INDEX %I ON %I (k)', c.relname || '_k', c.relname)
   FROM pg_class c WHERE c.relname LIKE 'shape\_%' AND c.relkind = 'r' \gexec
@@ -105,6 +110,8 @@ DELETE FROM shape_del_even WHERE id % 10 < 3;
 DELETE FROM shape_del_range WHERE id > 0.35 * :rows AND id <= 0.65 * :rows;
 UPDATE shape_upd50 SET pad = repeat('y', 80) WHERE id % 2 = 0;
 DELETE FROM shape_vacuumed WHERE id % 10 < 3;
+-- 65 rows a page: (id - 1) / 65 is the page
+DELETE FROM shape_del_pages WHERE abs(hashint8((id - 1) / 65)) % 10 < 3;
 VACUUM shape_vacuumed;
 SQL
 
@@ -199,7 +206,7 @@ CREATE VIEW ref AS
 CREATE VIEW ours AS
   SELECT rel, method,
          percentile_cont(0.5) WITHIN GROUP (ORDER BY bloat_pct) AS bloat,
-         max(bound) AS bound, max(pages_read) AS pages_read,
+         max(bound) AS bound, min(pages_read) AS pages_min, max(pages_read) AS pages_read,
          array_agg(bloat_pct) AS bloats, array_agg(dead_pct) AS deads,
          array_agg(free_pct) AS frees, array_agg(leaf_density) AS densities,
          bool_and(reliable) AS reliable
@@ -219,7 +226,9 @@ SELECT r.rel AS "table", r.pages,
        round((SELECT max(abs(f - r.free)) FROM unnest(s.frees) f)::numeric, 2) AS err_free,
        round(x.bloat::numeric, 2) AS "estimate bloat%",
        round(abs(x.bloat - e.bloat)::numeric, 2) AS err_est,
-       x.reliable AS est_reliable, s.pages_read AS sampled
+       x.reliable AS est_reliable,
+       CASE WHEN s.pages_min = s.pages_read THEN s.pages_read::text
+            ELSE s.pages_min || '-' || s.pages_read END AS sampled
   FROM ref r
   JOIN ours s ON s.rel = r.rel AND s.method = 'sample'
   JOIN ours e ON e.rel = r.rel AND e.method = 'exact'
@@ -237,7 +246,9 @@ SELECT r.rel AS index, r.pages,
        '±' || round(s.bound::numeric, 2) AS bound,
        round((SELECT max(abs(b - e.bloat)) FROM unnest(s.bloats) b)::numeric, 2) AS err_sample,
        round(x.bloat::numeric, 2) AS "estimate bloat%",
-       x.reliable AS est_reliable, s.pages_read AS sampled
+       x.reliable AS est_reliable,
+       CASE WHEN s.pages_min = s.pages_read THEN s.pages_read::text
+            ELSE s.pages_min || '-' || s.pages_read END AS sampled
   FROM ref r
   JOIN ours s ON s.rel = r.rel AND s.method = 'sample'
   JOIN ours e ON e.rel = r.rel AND e.method = 'exact'
@@ -264,8 +275,9 @@ SELECT t.rel AS relation, t.cache,
  ORDER BY t.rel::text COLLATE "C", t.cache DESC;
 
 \echo
-\echo Summary:
-SELECT round(max(abs(s.bloat_pct - e.bloat_pct))::numeric, 2) AS "max |sample - exact| (points)",
+\echo Summary, by group: the shapes of the design budget (and their indexes), and del_pages.
+SELECT CASE WHEN s.rel::text LIKE 'shape\_del\_pages%' THEN 'del_pages' ELSE 'budget shapes' END AS shapes,
+       round(max(abs(s.bloat_pct - e.bloat_pct))::numeric, 2) AS "max |sample - exact| (points)",
        round(max(s.bound)::numeric, 2) AS "max reported bound",
        count(*) FILTER (WHERE abs(s.bloat_pct - e.bloat_pct) > s.bound + 0.05) AS "outside bound (+0.05)",
        count(*) AS "sample calls",
@@ -273,15 +285,17 @@ SELECT round(max(abs(s.bloat_pct - e.bloat_pct))::numeric, 2) AS "max |sample - 
   FROM bench_result s
   JOIN (SELECT rel, avg(bloat_pct) AS bloat_pct FROM bench_result WHERE method = 'exact' GROUP BY rel) e
     ON e.rel = s.rel
- WHERE s.method = 'sample';
+ WHERE s.method = 'sample'
+ GROUP BY 1 ORDER BY 1;
 WITH t AS (
   SELECT rel, cache, method, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms
     FROM bench_result GROUP BY rel, cache, method),
 r AS (
-  SELECT t.cache, 100 * s.ms / t.ms AS ratio
+  SELECT CASE WHEN t.rel::text = 'shape_del_pages' THEN 'del_pages' ELSE 'budget shapes' END AS shapes,
+         t.cache, 100 * s.ms / t.ms AS ratio
     FROM t JOIN t s ON s.rel = t.rel AND s.cache = t.cache AND s.method = 'sample'
    WHERE t.method = 'pgstattuple')
-SELECT cache, round(min(ratio)::numeric, 2) || '% .. ' || round(max(ratio)::numeric, 2) || '%'
+SELECT shapes, cache, round(min(ratio)::numeric, 2) || '% .. ' || round(max(ratio)::numeric, 2) || '%'
          AS "tables: sample time / pgstattuple time (medians)"
-  FROM r GROUP BY cache ORDER BY cache DESC;
+  FROM r GROUP BY shapes, cache ORDER BY shapes, cache DESC;
 SQL
