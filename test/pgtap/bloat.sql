@@ -1,7 +1,7 @@
 -- Contract of bloat() and bloat_report: shape, privileges, and the exact
 -- SQLSTATE of every error path.
 BEGIN;
-SELECT plan(41);
+SELECT plan(43);
 
 SET LOCAL client_min_messages = warning;
 CREATE SCHEMA tap_bloat;
@@ -84,6 +84,8 @@ SELECT throws_ok($$SELECT * FROM medianest_perf.bloat('t', 'sample', 0)$$, '2202
 SELECT throws_ok($$SELECT * FROM medianest_perf.bloat('t', 'sample', -1)$$, '22023', NULL, 'sample_pages < 0');
 SELECT throws_ok($$SELECT * FROM medianest_perf.bloat('t', 'sample', 2147483647)$$, '22023', NULL, 'absurd sample_pages');
 SELECT throws_ok($$SELECT * FROM medianest_perf.bloat('t', 'exact', 0)$$, '22023', NULL, 'sample_pages checked in every mode');
+SELECT throws_ok($$SET medianest_perf.bloat_target_error = -1$$, '22023', NULL, 'negative bloat_target_error');
+SELECT throws_ok($$SET medianest_perf.bloat_target_error = 101$$, '22023', NULL, 'bloat_target_error over 100 points');
 
 -- relation kinds
 SELECT throws_ok($$SELECT * FROM medianest_perf.bloat('s')$$, '42809', NULL, 'sequence');
