@@ -60,7 +60,8 @@
  * only if it is free at once), a pin and a share content lock on one buffer
  * at a time, a BAS_BULKREAD ring so the scan does not evict the cache, and
  * CHECK_FOR_INTERRUPTS between pages.  Memory, in the caller's context: the
- * sorted block list of the sample (4 bytes a page), per-relation arrays,
+ * block list of one pass of the sample (4 bytes a page) and, for a
+ * stratified sample, two doubles per stratum; per-relation arrays;
  * and for a deduplicated btree a hash of the key runs at page edges (at
  * most MNP_BT_MAX_EDGE_KEYS keys; beyond, runs are packed as they come).
  * No shared memory, so nothing here needs the library to be preloaded.
@@ -464,9 +465,12 @@ mnp_prefetch_after(mnpPrefetch *pf)
  * in long stretches, which strata that follow the block order measure far
  * more precisely than a simple random sample of the same size.  After a
  * pass the sampler stops when the bound is already within
- * medianest_perf.bloat_target_error points, so a relation whose bloat is
- * even is measured from a third of the pages one with bloat at random
- * needs.
+ * medianest_perf.bloat_target_error points, so a large relation whose bloat
+ * is even or in long stretches is measured from a third of the pages one
+ * with bloat at random needs.  (Because the stop depends on what the first
+ * pass saw, the estimate is unbiased only approximately; the bound's floor
+ * for unseen kinds of pages, see mnp_sample_bound, keeps a pass that met
+ * no spread from stopping on a bound of 0.)
  *
  * Variance: with k >= 2 points per stratum, the variance within each
  * stratum.  With one, there is none to measure, so neighbouring strata are
@@ -490,6 +494,7 @@ typedef struct mnpSample
 	BlockNumber n;				/* pages read (a page drawn twice counts twice) */
 	double		sum;			/* of the values */
 	double		sum_sq;
+	double		range;			/* the largest value a page can have */
 	double	   *st_sum;			/* stratified: per stratum */
 	double	   *st_sq;
 } mnpSample;
@@ -504,11 +509,20 @@ typedef double (*mnpScaleFn) (void *arg);
  * ~95% bound, in percentage points, of a ratio estimated as scale times the
  * mean of the values over all npop pages.  0 when every page was read, NaN
  * when the sample is too small to tell.
+ *
+ * The spread of the pages read says nothing about pages of a kind the
+ * sample never met (a few empty pages scattered among full ones): when
+ * every page read looks alike, the variance is 0.  By the rule of three,
+ * pages of an unseen kind may still make up to 3/n of the relation (~95%),
+ * and each can differ from the others by up to a full page, so the bound is
+ * never below 3/n of a page's worth (with the finite population correction
+ * of a simple random sample): about 0.3 points at 1000 pages.
  */
 static double
 mnp_sample_bound(const mnpSample *smp, double scale)
 {
 	double		var_mean;
+	double		unseen;
 
 	if (!smp->sampled)
 		return 0.0;
@@ -521,6 +535,7 @@ mnp_sample_bound(const mnpSample *smp, double scale)
 		double		var = (smp->sum_sq - n * mean * mean) / (n - 1);
 
 		var_mean = Max(var, 0.0) / n * (1.0 - n / smp->npop);	/* Max: rounding */
+		unseen = 3.0 / n * (1.0 - n / smp->npop);
 	}
 	else
 	{
@@ -554,8 +569,9 @@ mnp_sample_bound(const mnpSample *smp, double scale)
 			}
 		}
 		var_mean = Max(total, 0.0) / ((double) h * h);
+		unseen = 3.0 / smp->n;
 	}
-	return MNP_BLOAT_Z95 * sqrt(var_mean) * fabs(scale) * 100.0;
+	return Max(MNP_BLOAT_Z95 * sqrt(var_mean), unseen * smp->range) * fabs(scale) * 100.0;
 }
 
 /* Read the i-th page of the list, blkno, and count it in stratum st (-1: none). */
@@ -586,7 +602,7 @@ mnp_sample_page(mnpSample *smp, Relation rel, BlockNumber blkno, int st,
 
 static void
 mnp_sample_read(mnpSample *smp, Relation rel, BlockNumber first,
-				BlockNumber npop, int max_pages,
+				BlockNumber npop, bool all, int max_pages, double range,
 				mnpPageFn page_fn, mnpScaleFn scale_fn, void *arg)
 {
 	BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
@@ -597,9 +613,10 @@ mnp_sample_read(mnpSample *smp, Relation rel, BlockNumber first,
 
 	memset(smp, 0, sizeof(*smp));
 	smp->npop = npop;
+	smp->range = range;
 
 	/* every page, in order: the kernel reads ahead */
-	if ((double) max_pages >= (double) npop)
+	if (all || (double) max_pages >= (double) npop)
 	{
 		for (BlockNumber b = 0; b < npop; b++)
 			mnp_sample_page(smp, rel, first + b, -1, strategy, &pf, b, page_fn, arg);
@@ -857,14 +874,17 @@ mnp_heap_page_cb(void *arg, Buffer buf, BlockNumber blkno)
 	return mnp_heap_page(hs, buf, blkno, &hs->sums);
 }
 
-/* the ratio per byte of mean footprint: pages of packed rows per byte */
+/*
+ * The ratio per byte of mean footprint, for the early stop: pages of packed
+ * rows per byte, or a page per page's capacity before any row was read.
+ */
 static double
 mnp_heap_scale_cb(void *arg)
 {
 	mnpHeapScan *hs = (mnpHeapScan *) arg;
 
 	if (hs->pack.bytes <= 0)
-		return 0;
+		return 1.0 / hs->pack.capacity;
 	return mnp_pack_pages(&hs->pack, false) / hs->pack.bytes;
 }
 
@@ -901,7 +921,8 @@ mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	hs.pack.max_items = MaxHeapTuplesPerPage;
 
 	mnp_sample_read(&smp, rel, 0, nblocks,
-					mode == MNP_BLOAT_EXACT ? INT_MAX : sample_pages,
+					mode == MNP_BLOAT_EXACT, sample_pages,
+					BLCKSZ - SizeOfPageHeaderData,
 					mnp_heap_page_cb, mnp_heap_scale_cb, &hs);
 	s = hs.sums;
 	n = smp.n;
@@ -933,7 +954,7 @@ mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 		bound = mnp_sample_bound(&smp, packed / hs.pack.bytes);
 	}
 	else if (sampled)
-		bound = mnp_sample_bound(&smp, 0);
+		bound = mnp_sample_bound(&smp, mnp_heap_scale_cb(&hs));
 
 	row->num[BC_EXPECTED_BYTES] = expected_pages * BLCKSZ;
 	row->num[BC_BLOAT_PCT_ERROR] = bound;
@@ -1193,20 +1214,22 @@ mnp_bt_page_cb(void *arg, Buffer buf, BlockNumber blkno)
 }
 
 /*
- * The ratio per byte of mean rebuilt bytes: pages of packed leaf items per
- * byte, with internal pages in today's proportion (runs at page edges are
- * packed only at the end, so this is a little low until then).
+ * The ratio per byte of mean rebuilt bytes, for the early stop: a leaf
+ * page per page's worth of items (what the build fills before it moves on)
+ * with internal pages in today's proportion.  Not the packing of the items
+ * read: runs of equal keys at page edges are packed only at the end, and
+ * until then a page of one deduplicated key has packed nothing.
  */
 static double
 mnp_bt_scale_cb(void *arg)
 {
 	mnpBtreeScan *bs = (mnpBtreeScan *) arg;
 	double		npop = bs->nblocks - 1;
+	double		int_ratio = 0;
 
-	if (bs->pack.bytes <= 0 || bs->sums.leaf_pages <= 0)
-		return 0;
-	return (1.0 + bs->sums.internal_pages / bs->sums.leaf_pages) *
-		mnp_pack_pages(&bs->pack, false) / bs->pack.bytes * npop / bs->nblocks;
+	if (bs->sums.leaf_pages > 0)
+		int_ratio = bs->sums.internal_pages / bs->sums.leaf_pages;
+	return (1.0 + int_ratio) / (bs->pack.avail - bs->pack.soft_free) * npop / bs->nblocks;
 }
 
 /* Read the pages of a btree index, or a sample of them, and fill the row. */
@@ -1246,7 +1269,7 @@ mnp_bloat_btree(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	}
 
 	mnp_sample_read(&smp, rel, BTREE_METAPAGE + 1, npop,
-					mode == MNP_BLOAT_EXACT ? INT_MAX : sample_pages,
+					mode == MNP_BLOAT_EXACT, sample_pages, bs.pack.avail,
 					mnp_bt_page_cb, mnp_bt_scale_cb, &bs);
 	s = bs.sums;
 	pack = bs.pack;
@@ -1302,11 +1325,13 @@ mnp_bloat_btree(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 		double		exp_leaf = sampled ? ceil(packed * scale) : packed;
 
 		expected_pages = 1 + exp_leaf + ceil(exp_leaf * int_ratio);
-		row->num[BC_BLOAT_PCT_ERROR] =
-			mnp_sample_bound(&smp, (1.0 + int_ratio) * packed / pack.bytes * npop / nblocks);
+		/* the values are the pages' rebuilt bytes: pages per such byte */
+		if (s.rebuilt > 0)
+			row->num[BC_BLOAT_PCT_ERROR] =
+				mnp_sample_bound(&smp, (1.0 + int_ratio) * packed / s.rebuilt * npop / nblocks);
 	}
 	if (isnan(row->num[BC_BLOAT_PCT_ERROR]))
-		row->num[BC_BLOAT_PCT_ERROR] = sampled ? mnp_sample_bound(&smp, 0) : 0;
+		row->num[BC_BLOAT_PCT_ERROR] = sampled ? mnp_sample_bound(&smp, mnp_bt_scale_cb(&bs)) : 0;
 	row->num[BC_EXPECTED_BYTES] = expected_pages * BLCKSZ;
 	row->vacuum_bytes = 0;
 
