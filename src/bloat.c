@@ -377,11 +377,12 @@ mnp_bloat_row_init(mnpBloatRow *row, Oid relid)
  * is cached is fairly uniform, so sampling starts without prefetching,
  * times its reads, and once half of a window of reads had to wait for the
  * disk it prefetches maintenance_io_concurrency blocks ahead (the
- * tablespace's setting, as ANALYZE uses) for the rest of the sample.  (Half, because on a busy machine a cached read is now
- * and then preempted and looks slow: at load 2.3 on 2 cores, up to 3 of 16
- * cached reads did.)  (Adapting the distance read by read does not work
- * here: a prefetched block reads as fast as a cached one.)  A full read
- * needs none of this: it is sequential and the kernel reads ahead.
+ * tablespace's setting, as ANALYZE uses) for the rest of the sample.
+ * (Half, because on a busy machine a cached read is now and then preempted
+ * and looks slow: at load 2.3 on 2 cores, up to 3 of 16 cached reads did.)
+ * (Adapting the distance read by read does not work here: a prefetched
+ * block reads as fast as a cached one.)  A full read needs none of this:
+ * it is sequential and the kernel reads ahead.
  */
 #define MNP_READ_WAITED_US	50		/* a read this slow went to the disk */
 #define MNP_READ_WINDOW		16
