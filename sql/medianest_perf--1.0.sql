@@ -1128,7 +1128,7 @@ AS 'MODULE_PATHNAME', 'mnp_bloat_1_0'
 LANGUAGE C VOLATILE PARALLEL SAFE;
 
 COMMENT ON FUNCTION medianest_perf.bloat(regclass, text, integer) IS
-  'Bloat of a table, materialized view, TOAST table or btree index: mode sample (random pages, with an error bound; the whole relation when it is smaller), exact (every page) or estimate (catalog statistics only), and the action to take. Needs superuser or pg_stat_scan_tables';
+  'Bloat of a table, materialized view, TOAST table or btree index: mode sample (at most sample_pages random pages, stratified in up to three passes that stop early at medianest_perf.bloat_target_error, with an error bound; the whole relation when it is smaller), exact (every page) or estimate (catalog statistics only), and the action to take. Needs superuser or pg_stat_scan_tables';
 
 REVOKE ALL ON FUNCTION medianest_perf.bloat(regclass, text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION medianest_perf.bloat(regclass, text, integer) TO pg_stat_scan_tables;
@@ -1177,7 +1177,7 @@ CREATE VIEW medianest_perf.bloat_report AS
   SELECT * FROM medianest_perf.bloat_report_1_0();
 
 COMMENT ON VIEW medianest_perf.bloat_report IS
-  'bloat() of every user table, materialized view, their TOAST tables and valid btree indexes, largest first: sampled with medianest_perf.bloat_report_sample_pages pages each until medianest_perf.bloat_report_max_pages pages were read, estimated from the catalog after that; relations locked by others are skipped, not waited for';
+  'bloat() of every user table, materialized view, their TOAST tables and valid btree indexes, largest first: sampled with up to medianest_perf.bloat_report_sample_pages pages each; a relation whose full sample exceeds what remains of medianest_perf.bloat_report_max_pages (charged with the pages actually read) is estimated from the catalog; relations locked by others are skipped, not waited for';
 
 REVOKE ALL ON medianest_perf.bloat_report FROM PUBLIC;
 GRANT SELECT ON medianest_perf.bloat_report TO pg_stat_scan_tables;
@@ -1186,9 +1186,9 @@ COMMENT ON COLUMN medianest_perf.bloat_report.relid IS 'OID of the relation';
 COMMENT ON COLUMN medianest_perf.bloat_report.schemaname IS 'Schema of the relation';
 COMMENT ON COLUMN medianest_perf.bloat_report.relname IS 'Name of the relation';
 COMMENT ON COLUMN medianest_perf.bloat_report.kind IS 'table, materialized view, toast table or btree index';
-COMMENT ON COLUMN medianest_perf.bloat_report.method IS 'How the figures were obtained: sample (random pages), exact (every page), estimate (catalog statistics, no page read) or skipped (bloat_report only: the relation was locked)';
+COMMENT ON COLUMN medianest_perf.bloat_report.method IS 'How the figures were obtained: sample (random pages, stratified in up to three passes), exact (every page), estimate (catalog statistics, no page read) or skipped (bloat_report only: the relation was locked)';
 COMMENT ON COLUMN medianest_perf.bloat_report.pages IS 'Size of the relation in pages when it was measured';
-COMMENT ON COLUMN medianest_perf.bloat_report.pages_read IS 'Pages read (0 for estimate; the btree metapage is not read)';
+COMMENT ON COLUMN medianest_perf.bloat_report.pages_read IS 'Pages read (a page drawn twice counts twice; fewer than the sample size when the sampler stops early; 0 for estimate; the btree metapage is not read)';
 COMMENT ON COLUMN medianest_perf.bloat_report.total_bytes IS 'Size of the relation in bytes (pages * block size)';
 COMMENT ON COLUMN medianest_perf.bloat_report.live_bytes IS 'Bytes of live tuples (heap: tuple lengths, as pgstattuple tuple_len; btree: live leaf items)';
 COMMENT ON COLUMN medianest_perf.bloat_report.dead_bytes IS 'Bytes of dead tuples (heap: dead and recently dead, as pgstattuple dead_tuple_len; btree: LP_DEAD leaf items); estimate: n_dead_tup times the average row size';
@@ -1206,7 +1206,7 @@ COMMENT ON COLUMN medianest_perf.bloat_report.fillfactor IS 'Fillfactor of the r
 COMMENT ON COLUMN medianest_perf.bloat_report.expected_bytes IS 'Size after a rewrite (VACUUM FULL) or rebuild (REINDEX): live data packed to the fillfactor, without dropped-column values, btree deduplicated as the build does';
 COMMENT ON COLUMN medianest_perf.bloat_report.reclaimable_bytes IS 'total_bytes - expected_bytes, at least 0: what a rewrite or rebuild would give back';
 COMMENT ON COLUMN medianest_perf.bloat_report.bloat_pct IS 'reclaimable_bytes / total_bytes, in percent';
-COMMENT ON COLUMN medianest_perf.bloat_report.bloat_pct_error IS '~95% bound on bloat_pct in percentage points (1.96 standard errors from the per-page variance, with finite population correction); 0 for exact, NULL for estimate';
+COMMENT ON COLUMN medianest_perf.bloat_report.bloat_pct_error IS '~95% bound on bloat_pct in percentage points: 1.96 standard errors from the spread of the per-page values within strata, between neighbouring strata (one pass) or across a simple random sample (finite population correction), never below 3/n of a page; 0 when every page was read; NULL for estimate, skipped, or a sample under 2 pages';
 COMMENT ON COLUMN medianest_perf.bloat_report.reliable IS 'false when a known failure case applies: missing or stale statistics, dropped columns, TOAST or deduplicated index (estimate), a sample under 30 pages, a skipped relation; note says which';
 COMMENT ON COLUMN medianest_perf.bloat_report.note IS 'Explanations: why the result is unreliable, dead tuples an old snapshot keeps, deduplication, locks the action takes';
 COMMENT ON COLUMN medianest_perf.bloat_report.action IS 'What to run: VACUUM (dead tuples), VACUUM FULL (space only a rewrite returns; pg_repack does it online), REINDEX INDEX CONCURRENTLY (index bloat), or none; thresholds medianest_perf.bloat_min_ratio and medianest_perf.bloat_min_bytes';

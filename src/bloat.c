@@ -310,7 +310,7 @@ mnp_bloat_init(void)
 							NULL, NULL, NULL);
 	DefineCustomRealVariable("medianest_perf.bloat_target_error",
 							 "Error bound, in percentage points, at which sample mode stops reading early.",
-							 "A sample is read in up to three passes over the relation; after the first and the second it stops when its ~95% error bound is within this many points. 0 always reads every sampled page.",
+							 "A stratified sample (relation over 4 times sample_pages, at least 90 pages) is read in up to three passes over the relation; after the first and the second it stops when its ~95% error bound is within this many points. 0 always reads every pass.",
 							 &mnp_bloat_target_error,
 							 1.0, 0.0, 100.0,
 							 PGC_USERSET, 0,
@@ -457,8 +457,8 @@ mnp_prefetch_after(mnpPrefetch *pf)
  *
  * A smaller sample is stratified and read in up to MNP_BLOAT_PASSES passes
  * (one when max_pages is too small to stop early).  The blocks are cut into
- * H = max_pages / MNP_BLOAT_PASSES strata (rounded down) of equal,
- * fractional length npop / H; each pass draws one point uniformly in every
+ * H = max_pages / passes strata (rounded down) of equal, fractional length
+ * npop / H; each pass draws one point uniformly in every
  * stratum and reads the block under it, in block order.  Every block is
  * then drawn, on average, exactly as often as every other (a block that
  * straddles two strata, or is drawn again in a later pass, is read and
