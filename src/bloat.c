@@ -220,7 +220,6 @@ typedef struct mnpHeapSums
 	double		live_tuples;
 	double		dead_tuples;
 	double		dead_lp;
-	double		footprint;		/* live tuples' bytes after a rewrite */
 	double		new_pages;
 } mnpHeapSums;
 
@@ -242,7 +241,6 @@ typedef struct mnpBtreeSums
 	double		live_items;
 	double		dead_items;
 	double		heap_tids;
-	double		rebuilt;		/* leaf bytes after a rebuild */
 } mnpBtreeSums;
 
 /*
@@ -603,6 +601,18 @@ mnp_sample_page(mnpSample *smp, Relation rel, BlockNumber blkno, int st,
 	}
 }
 
+/*
+ * Fill the row's method and pages_read from a finished sample; returns the
+ * factor that scales sums over the pages read to the relation.
+ */
+static double
+mnp_sample_fill_row(const mnpSample *smp, mnpBloatRow *row)
+{
+	row->method = smp->sampled ? "sample" : "exact";
+	row->num[BC_PAGES_READ] = smp->n;
+	return smp->n > 0 ? (double) smp->npop / smp->n : 0;
+}
+
 static void
 mnp_sample_read(mnpSample *smp, Relation rel, BlockNumber first,
 				BlockNumber npop, bool all, int max_pages, double range,
@@ -866,7 +876,6 @@ mnp_heap_page(mnpHeapScan *hs, Buffer buf, BlockNumber blkno, mnpHeapSums *s)
 				break;
 		}
 	}
-	s->footprint += footprint;
 	return footprint;
 }
 
@@ -905,7 +914,7 @@ mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	double		scale;
 	int			fillfactor;
 	double		expected_pages = 0;
-	double		bound = 0;
+	double		bound;
 
 	memset(&hs, 0, sizeof(hs));
 	hs.rel = rel;
@@ -932,9 +941,7 @@ mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 	n = smp.n;
 	sampled = smp.sampled;
 
-	scale = n > 0 ? (double) nblocks / n : 0;
-	row->method = sampled ? "sample" : "exact";
-	row->num[BC_PAGES_READ] = n;
+	scale = mnp_sample_fill_row(&smp, row);
 	row->num[BC_LIVE_BYTES] = s.live_bytes * scale;
 	row->num[BC_DEAD_BYTES] = s.dead_bytes * scale;
 	row->num[BC_FREE_BYTES] = s.free_bytes * scale;
@@ -955,10 +962,8 @@ mnp_bloat_heap(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 		double		packed = mnp_pack_pages(&hs.pack, !sampled);
 
 		expected_pages = sampled ? packed * scale : packed;
-		bound = mnp_sample_bound(&smp, packed / hs.pack.bytes);
 	}
-	else if (sampled)
-		bound = mnp_sample_bound(&smp, mnp_heap_scale_cb(&hs));
+	bound = mnp_sample_bound(&smp, mnp_heap_scale_cb(&hs));
 
 	row->num[BC_EXPECTED_BYTES] = expected_pages * BLCKSZ;
 	row->num[BC_BLOAT_PCT_ERROR] = bound;
@@ -1193,7 +1198,6 @@ mnp_bt_page(Page page, bool dedup, Size target_free, mnpBtreeSums *s,
 		rebuilt += mnp_bt_run_end(group, group_tids,
 								  (first_run && open_left) || open_right,
 								  dedup, edges, pk);
-	s->rebuilt += rebuilt;
 	return rebuilt;
 }
 
@@ -1296,9 +1300,7 @@ mnp_bloat_btree(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 		hash_destroy(edges);
 	}
 
-	scale = n > 0 ? (double) npop / n : 0;
-	row->method = sampled ? "sample" : "exact";
-	row->num[BC_PAGES_READ] = n;
+	scale = mnp_sample_fill_row(&smp, row);
 	row->num[BC_LIVE_BYTES] = s.live_bytes * scale;
 	row->num[BC_DEAD_BYTES] = s.dead_bytes * scale;
 	row->num[BC_FREE_BYTES] = s.free_bytes * scale;
@@ -1330,9 +1332,9 @@ mnp_bloat_btree(Relation rel, BlockNumber nblocks, mnpBloatMode mode,
 
 		expected_pages = 1 + exp_leaf + ceil(exp_leaf * int_ratio);
 		/* the values are the pages' rebuilt bytes: pages per such byte */
-		if (s.rebuilt > 0)
+		if (smp.sum > 0)
 			row->num[BC_BLOAT_PCT_ERROR] =
-				mnp_sample_bound(&smp, (1.0 + int_ratio) * packed / s.rebuilt * npop / nblocks);
+				mnp_sample_bound(&smp, (1.0 + int_ratio) * packed / smp.sum * npop / nblocks);
 	}
 	if (isnan(row->num[BC_BLOAT_PCT_ERROR]))
 		row->num[BC_BLOAT_PCT_ERROR] = sampled ? mnp_sample_bound(&smp, mnp_bt_scale_cb(&bs)) : 0;
