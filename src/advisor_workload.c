@@ -425,6 +425,36 @@ mnp_adv_unwrap(RawStmt *rs, Oid **types, int *ntypes)
 }
 
 /*
+ * The two ends of the internal subtransactions that keep a recorded
+ * statement's parse, analysis or planning error from failing the advice:
+ * commit, or roll back (the error copied into err_cxt and returned; a
+ * query cancel is thrown again), each back in old with owner current.
+ */
+static void
+mnp_adv_subxact_commit(MemoryContext old, ResourceOwner owner)
+{
+	ReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(old);
+	CurrentResourceOwner = owner;
+}
+
+static ErrorData *
+mnp_adv_subxact_abort(MemoryContext err_cxt, MemoryContext old, ResourceOwner owner)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(err_cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(old);
+	CurrentResourceOwner = owner;
+	if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		ReThrowError(edata);
+	return edata;
+}
+
+/*
  * Parse, analyze and rewrite s (from its sample or its text) and plan it
  * with no hypothetical index, collecting its candidate columns.  Returns
  * false with *err set on failure.
@@ -528,24 +558,12 @@ mnp_adv_try_prepare(mnpAdvCtx *ctx, mnpAdvStmt *s, bool use_sample,
 			s_write = w;
 		}
 
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(old);
-		CurrentResourceOwner = owner;
+		mnp_adv_subxact_commit(old, owner);
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
 		ctx->collecting = NULL;
-		MemoryContextSwitchTo(ctx->cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(old);
-		CurrentResourceOwner = owner;
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			ReThrowError(edata);
-		*err = edata->message;
+		*err = mnp_adv_subxact_abort(ctx->cxt, old, owner)->message;
 		s->uses = NIL;
 		s->relids = NIL;
 		s->queries = NIL;
@@ -612,22 +630,11 @@ mnp_adv_plan_cost(mnpAdvCtx *ctx, mnpAdvStmt *s, double *cost, Oid *used,
 	{
 		*cost = mnp_adv_plan_queries(ctx, s, false, used, max_used, nused,
 									 NULL);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(old);
-		CurrentResourceOwner = owner;
+		mnp_adv_subxact_commit(old, owner);
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(ctx->cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(old);
-		CurrentResourceOwner = owner;
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			ReThrowError(edata);
+		mnp_adv_subxact_abort(ctx->cxt, old, owner);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -716,22 +723,11 @@ mnp_adv_resolve_writes(mnpAdvCtx *ctx)
 		PG_TRY();
 		{
 			w = mnp_adv_parse_write(wt->text);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(old);
-			CurrentResourceOwner = owner;
+			mnp_adv_subxact_commit(old, owner);
 		}
 		PG_CATCH();
 		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(ctx->cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(old);
-			CurrentResourceOwner = owner;
-			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-				ReThrowError(edata);
+			mnp_adv_subxact_abort(ctx->cxt, old, owner);
 			w = NULL;
 		}
 		PG_END_TRY();
